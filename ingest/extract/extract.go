@@ -1,0 +1,236 @@
+// Package extract turns fetched article pages and pasted text into clean,
+// structured article bodies: charset decoding, main-content extraction,
+// boilerplate cleaning and content-type detection.
+package extract
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	readability "codeberg.org/readeck/go-readability/v2"
+	"github.com/heraldnews/herald/store"
+	trafilatura "github.com/markusmobius/go-trafilatura"
+	"golang.org/x/net/html"
+)
+
+// MaxPageBytes is the largest page Extract accepts; callers are expected to
+// cap what they download at this size (or less) before calling.
+const MaxPageBytes = 10 << 20
+
+// maxElements bounds the element count of a page handed to the extractors,
+// whose cost grows faster than linearly with it; real article pages have a
+// few thousand.
+const maxElements = 150_000
+
+// Errors returned by Extract.
+var (
+	// ErrTooLarge means the page exceeds MaxPageBytes or has too many elements to extract safely.
+	ErrTooLarge = errors.New("extract: page too large")
+	// ErrNoArticle means no article text was found; the Result still carries the page metadata.
+	ErrNoArticle = errors.New("extract: no article text found")
+)
+
+// Options tunes one extraction.
+type Options struct {
+	// DropPatterns are per-feed regular expressions; a paragraph matching any of them is removed.
+	DropPatterns []*regexp.Regexp
+}
+
+// Result is an extracted article.
+type Result struct {
+	Title    string
+	Byline   string
+	SiteName string
+	// ImageURL is the absolute URL of the lead image, if the page names one.
+	ImageURL string
+	// Language is the page's language code (for example "en"), if known.
+	Language string
+	// Published is the publication time; zero when the page does not say.
+	Published time.Time
+	// Body is the cleaned article body.
+	Body store.Body
+	// Extractor names the algorithm whose output was kept ("trafilatura" or "readability").
+	Extractor string
+	// Charset is the encoding the page was decoded from.
+	Charset string
+}
+
+// candidate is one extractor's reading of a page.
+type candidate struct {
+	name string
+	body store.Body
+	meta Result
+}
+
+// Extract finds the article in an HTML page and returns it cleaned.
+//
+// page is the raw response body in any charset; contentType is the response's
+// Content-Type header (may be empty); pageURL is used to resolve links and
+// images. Extract returns ErrTooLarge, ErrNoArticle (with metadata filled in),
+// or ctx.Err() when ctx ends first.
+func Extract(ctx context.Context, page []byte, pageURL, contentType string, opts Options) (Result, error) {
+	if len(page) > MaxPageBytes {
+		return Result{}, fmt.Errorf("%w: %d bytes (limit %d)", ErrTooLarge, len(page), MaxPageBytes)
+	}
+	if err := ctx.Err(); err != nil {
+		return Result{}, err
+	}
+	type outcome struct {
+		res Result
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		res, err := extract(page, pageURL, contentType, opts)
+		done <- outcome{res, err}
+	}()
+	select {
+	case o := <-done:
+		return o.res, o.err
+	case <-ctx.Done():
+		// The extraction goroutine finishes on its own, bounded by the size limits.
+		return Result{}, ctx.Err()
+	}
+}
+
+func extract(page []byte, pageURL, contentType string, opts Options) (Result, error) {
+	doc, base, charset, err := parsePage(page, pageURL, contentType)
+	if err != nil {
+		return Result{}, err
+	}
+	r := readabilityCandidate(doc, base)
+	t := trafilaturaCandidate(doc, base)
+	best := choose(r, t)
+	res := mergeMeta(best, r, t)
+	res.Charset = charset
+	res.Body = CleanBody(best.body, opts.DropPatterns)
+	if len(res.Body) == 0 {
+		return res, ErrNoArticle
+	}
+	return res, nil
+}
+
+// parsePage decodes and parses page, refusing trees too big to extract.
+func parsePage(page []byte, pageURL, contentType string) (*html.Node, *url.URL, string, error) {
+	text, charset := toUTF8(page, contentType)
+	text = strings.ReplaceAll(text, "\u00ad", "") // soft hyphens split words for search and summaries
+	doc, err := html.Parse(strings.NewReader(text))
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("extract: parse html: %w", err)
+	}
+	if n := countElements(doc, maxElements+1); n > maxElements {
+		return nil, nil, "", fmt.Errorf("%w: more than %d elements", ErrTooLarge, maxElements)
+	}
+	var base *url.URL
+	if pageURL != "" {
+		if u, err := url.Parse(pageURL); err == nil && u.IsAbs() {
+			base = u
+		}
+	}
+	return doc, base, charset, nil
+}
+
+// countElements counts element nodes, stopping once limit is reached.
+func countElements(root *html.Node, limit int) int {
+	n := 0
+	stack := []*html.Node{root}
+	for len(stack) > 0 && n < limit {
+		cur := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if cur.Type == html.ElementNode {
+			n++
+		}
+		for c := cur.FirstChild; c != nil; c = c.NextSibling {
+			stack = append(stack, c)
+		}
+	}
+	return n
+}
+
+func readabilityCandidate(doc *html.Node, base *url.URL) candidate {
+	c := candidate{name: "readability"}
+	p := readability.NewParser()
+	p.MaxElemsToParse = maxElements
+	art, err := p.ParseDocument(doc, base)
+	if err != nil {
+		return c
+	}
+	c.body = nodeToBody(art.Node, base)
+	c.meta = Result{
+		Title:    strings.TrimSpace(art.Title()),
+		Byline:   strings.TrimSpace(art.Byline()),
+		SiteName: strings.TrimSpace(art.SiteName()),
+		ImageURL: art.ImageURL(),
+		Language: art.Language(),
+	}
+	if t, err := art.PublishedTime(); err == nil {
+		c.meta.Published = t
+	}
+	return c
+}
+
+func trafilaturaCandidate(doc *html.Node, base *url.URL) candidate {
+	c := candidate{name: "trafilatura"}
+	res, err := trafilatura.ExtractDocument(doc, trafilatura.Options{
+		OriginalURL:     base,
+		EnableFallback:  true,
+		ExcludeComments: true,
+		IncludeLinks:    true,
+		HtmlDateMode:    trafilatura.Fast,
+	})
+	if err != nil || res == nil {
+		return c
+	}
+	c.body = nodeToBody(res.ContentNode, base)
+	m := res.Metadata
+	c.meta = Result{
+		Title:     strings.TrimSpace(m.Title),
+		Byline:    strings.TrimSpace(m.Author),
+		SiteName:  strings.TrimSpace(m.Sitename),
+		ImageURL:  m.Image,
+		Language:  m.Language,
+		Published: m.Date,
+	}
+	return c
+}
+
+// choose picks the candidate whose body to keep.
+func choose(r, t candidate) candidate {
+	if len(t.body) == 0 {
+		return r
+	}
+	return t
+}
+
+// mergeMeta fills best's metadata, borrowing fields it lacks from the other candidates.
+func mergeMeta(best candidate, all ...candidate) Result {
+	res := best.meta
+	res.Extractor = best.name
+	for _, c := range all {
+		m := c.meta
+		if res.Title == "" {
+			res.Title = m.Title
+		}
+		if res.Byline == "" {
+			res.Byline = m.Byline
+		}
+		if res.SiteName == "" {
+			res.SiteName = m.SiteName
+		}
+		if res.ImageURL == "" {
+			res.ImageURL = m.ImageURL
+		}
+		if res.Language == "" {
+			res.Language = m.Language
+		}
+		if res.Published.IsZero() {
+			res.Published = m.Published
+		}
+	}
+	return res
+}
