@@ -1,0 +1,190 @@
+package summarize
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/heraldnews/herald/summarize/internal/rouge"
+)
+
+// sharedDir returns ../shared next to the module root, or skips the test.
+func sharedDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Skip("no go.mod above the test directory; cannot locate ../shared")
+		}
+		dir = parent
+	}
+	shared := filepath.Join(dir, "..", "shared")
+	if _, err := os.Stat(shared); err != nil {
+		t.Skipf("skipping: %s is absent (real-world measurement data lives outside the repository)", shared)
+	}
+	return shared
+}
+
+type refArticle struct {
+	ID        string `json:"id"`
+	Title     string `json:"title"`
+	Text      string `json:"text"`
+	Reference string `json:"reference"`
+	Source    string `json:"source"`
+}
+
+func loadSummaries(t testing.TB) []refArticle {
+	path := filepath.Join(sharedDir(t), "data", "summaries.jsonl")
+	f, err := os.Open(path)
+	if err != nil {
+		t.Skipf("skipping: %v", err)
+	}
+	defer f.Close()
+	var out []refArticle
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	for sc.Scan() {
+		var a refArticle
+		if err := json.Unmarshal(sc.Bytes(), &a); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		out = append(out, a)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// lead returns the first n sentences; with maxChars > 0 it stops before the
+// first sentence that would overflow the budget, like the summarizer does.
+func lead(text string, n, maxChars int) []string {
+	s := SplitSentences(text)
+	if len(s) > n {
+		s = s[:n]
+	}
+	if maxChars <= 0 {
+		return s
+	}
+	used := 0
+	for k, x := range s {
+		need := utf8.RuneCountInString(x)
+		if k > 0 {
+			need++
+		}
+		if used+need > maxChars {
+			if k == 0 {
+				return []string{TruncateText(x, maxChars)}
+			}
+			return s[:k]
+		}
+		used += need
+	}
+	return s
+}
+
+type rougeAvg struct {
+	r1, r2, rl float64
+	chars      float64
+	n          int
+}
+
+func (a *rougeAvg) add(cand []string, ref string) {
+	joined := strings.Join(cand, " ")
+	a.r1 += rouge.N(joined, ref, 1).F
+	a.r2 += rouge.N(joined, ref, 2).F
+	a.rl += rouge.Lsum(cand, SplitSentences(ref)).F
+	a.chars += float64(utf8.RuneCountInString(joined))
+	a.n++
+}
+
+func (a rougeAvg) mean() (r1, r2, rl, chars float64) {
+	n := float64(a.n)
+	return 100 * a.r1 / n, 100 * a.r2 / n, 100 * a.rl / n, a.chars / n
+}
+
+// systems under measurement; "extractive" is the shipped default.
+func rougeSystems() []struct {
+	name string
+	run  func(refArticle) []string
+} {
+	def := NewExtractive(Options{})
+	variant := func(mod func(*weights)) func(refArticle) []string {
+		e := NewExtractive(Options{})
+		mod(&e.w)
+		return func(a refArticle) []string { return e.Select(Article{Title: a.Title, Text: a.Text}) }
+	}
+	return []struct {
+		name string
+		run  func(refArticle) []string
+	}{
+		{"extractive", func(a refArticle) []string { return def.Select(Article{Title: a.Title, Text: a.Text}) }},
+		{"lead-3", func(a refArticle) []string { return lead(a.Text, 3, 0) }},
+		{"lead-3@600", func(a refArticle) []string { return lead(a.Text, 3, DefaultMaxChars) }},
+		// Ablations, reported so the choice of defaults stays visible.
+		{"abl:position-only", variant(func(w *weights) { w.centrality, w.title = 0, 0 })},
+		{"abl:centrality-only", variant(func(w *weights) { w.position, w.title = 0, 0 })},
+		{"abl:no-title", variant(func(w *weights) { w.title = 0 })},
+		{"abl:no-centrality", variant(func(w *weights) { w.centrality = 0 })},
+		{"abl:no-dateline", variant(func(w *weights) { w.dateline = false })},
+		{"abl:no-redundancy", variant(func(w *weights) { w.redundancy = 2 })},
+		{"abl:no-fragment-filter", variant(func(w *weights) { w.minTerms = 0 })},
+		{"abl:no-quote-penalty", variant(func(w *weights) { w.quote = 0 })},
+		{"abl:centrality-heavy", variant(func(w *weights) { w.centrality = 1 })},
+	}
+}
+
+// TestROUGE measures the extractive summarizer against Lead-3 on the human
+// references of ../shared/data/summaries.jsonl, per source, and requires it
+// to be at least as good as Lead-3 under the same budget on ROUGE-1/2.
+func TestROUGE(t *testing.T) {
+	arts := loadSummaries(t)
+	systems := rougeSystems()
+	res := map[string]map[string]*rougeAvg{} // source → system → scores
+	for _, a := range arts {
+		if res[a.Source] == nil {
+			res[a.Source] = map[string]*rougeAvg{}
+		}
+		for _, s := range systems {
+			if res[a.Source][s.name] == nil {
+				res[a.Source][s.name] = &rougeAvg{}
+			}
+			res[a.Source][s.name].add(s.run(a), a.Reference)
+		}
+	}
+	sources := make([]string, 0, len(res))
+	for s := range res {
+		sources = append(sources, s)
+	}
+	sort.Strings(sources)
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n%-18s %-24s %4s %7s %7s %7s %7s\n", "source", "system", "n", "R-1 F", "R-2 F", "R-Lsum", "chars")
+	for _, src := range sources {
+		for _, s := range systems {
+			a := res[src][s.name]
+			r1, r2, rl, ch := a.mean()
+			fmt.Fprintf(&b, "%-18s %-24s %4d %7.2f %7.2f %7.2f %7.0f\n", src, s.name, a.n, r1, r2, rl, ch)
+		}
+	}
+	t.Log(b.String())
+	for _, src := range sources {
+		e1, e2, _, _ := res[src]["extractive"].mean()
+		l1, l2, _, _ := res[src]["lead-3@600"].mean()
+		if e1 < l1 || e2 < l2 {
+			t.Errorf("%s: extractive R-1/R-2 %.2f/%.2f below Lead-3@600 %.2f/%.2f", src, e1, e2, l1, l2)
+		}
+	}
+}
