@@ -71,7 +71,8 @@ func (b *bodyBuilder) node(n *html.Node, st style, list *listState, depth int) {
 	default:
 		return
 	}
-	switch n.DataAtom {
+	tag := tagOf(n)
+	switch tag {
 	case atom.Script, atom.Style, atom.Noscript, atom.Template, atom.Svg, atom.Math,
 		atom.Button, atom.Input, atom.Select, atom.Textarea, atom.Option, atom.Iframe,
 		atom.Object, atom.Embed, atom.Canvas, atom.Audio, atom.Video, atom.Img, atom.Picture,
@@ -91,8 +92,8 @@ func (b *bodyBuilder) node(n *html.Node, st style, list *listState, depth int) {
 		return
 	case atom.Ul, atom.Ol, atom.Menu, atom.Dl:
 		b.flush()
-		ls := &listState{ordered: n.DataAtom == atom.Ol, next: 1}
-		if n.DataAtom == atom.Ol {
+		ls := &listState{ordered: tag == atom.Ol, next: 1}
+		if tag == atom.Ol {
 			if s := attr(n, "start"); s != "" {
 				if v, ok := atoiSmall(s); ok {
 					ls.next = v
@@ -110,7 +111,7 @@ func (b *bodyBuilder) node(n *html.Node, st style, list *listState, depth int) {
 		if b.listDepth > 0 {
 			blk.Level = b.listDepth - 1
 		}
-		if list != nil && list.ordered && n.DataAtom == atom.Li {
+		if list != nil && list.ordered && tag == atom.Li {
 			blk.Ordered = true
 			blk.Index = list.next
 			list.next++
@@ -156,7 +157,7 @@ func (b *bodyBuilder) node(n *html.Node, st style, list *listState, depth int) {
 	case atom.Code, atom.Kbd, atom.Samp, atom.Tt:
 		st.code = true
 	}
-	if isBlockElement(n) {
+	if isBlockElement(n, tag) {
 		// A paragraph inside a list item or heading continues that block on a new line
 		// rather than breaking the item in two.
 		if b.cur != nil && (b.cur.Kind == store.BlockListItem || b.cur.Kind == store.BlockHeading) {
@@ -174,8 +175,8 @@ func (b *bodyBuilder) node(n *html.Node, st style, list *listState, depth int) {
 }
 
 // isBlockElement reports elements that start a new paragraph.
-func isBlockElement(n *html.Node) bool {
-	switch n.DataAtom {
+func isBlockElement(n *html.Node, tag atom.Atom) bool {
+	switch tag {
 	case atom.P, atom.Div, atom.Section, atom.Article, atom.Main, atom.Header, atom.Footer,
 		atom.Aside, atom.Nav, atom.Figure, atom.Figcaption, atom.Table, atom.Tbody, atom.Thead,
 		atom.Tfoot, atom.Caption, atom.Address, atom.Details, atom.Summary, atom.Fieldset,
@@ -183,7 +184,16 @@ func isBlockElement(n *html.Node) bool {
 		return true
 	}
 	// Extractors sometimes emit unknown block-ish tags (for example "graphic").
-	return n.DataAtom == 0 && (n.Data == "doc" || n.Data == "graphic" || n.Data == "head")
+	return tag == 0 && (n.Data == "doc" || n.Data == "graphic" || n.Data == "head")
+}
+
+// tagOf returns the element's atom; extractors build nodes by name only,
+// leaving DataAtom unset.
+func tagOf(n *html.Node) atom.Atom {
+	if n.DataAtom != 0 {
+		return n.DataAtom
+	}
+	return atom.Lookup([]byte(strings.ToLower(n.Data)))
 }
 
 func (b *bodyBuilder) start(blk store.Block) {

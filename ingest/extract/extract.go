@@ -105,10 +105,15 @@ func extract(page []byte, pageURL, contentType string, opts Options) (Result, er
 	}
 	r := readabilityCandidate(doc, base)
 	t := trafilaturaCandidate(doc, base)
+	r.body = CleanBody(r.body, opts.DropPatterns)
+	t.body = CleanBody(t.body, opts.DropPatterns)
 	best := choose(r, t)
 	res := mergeMeta(best, r, t)
 	res.Charset = charset
-	res.Body = CleanBody(best.body, opts.DropPatterns)
+	res.Body = best.body
+	if best.name == t.name {
+		res.Body = restoreInline(best.body, doc, base)
+	}
 	if len(res.Body) == 0 {
 		return res, ErrNoArticle
 	}
@@ -180,7 +185,6 @@ func trafilaturaCandidate(doc *html.Node, base *url.URL) candidate {
 		OriginalURL:     base,
 		EnableFallback:  true,
 		ExcludeComments: true,
-		IncludeLinks:    true,
 		HtmlDateMode:    trafilatura.Fast,
 	})
 	if err != nil || res == nil {
@@ -199,12 +203,37 @@ func trafilaturaCandidate(doc *html.Node, base *url.URL) candidate {
 	return c
 }
 
+// minCoverage is how much of the other candidate's text the preferred
+// candidate must still cover; below it the shorter reading is more likely a
+// fragment than a cleaner copy, and a reader must get the whole article.
+const minCoverage = 0.5
+
 // choose picks the candidate whose body to keep.
+//
+// The text both extractors agree on is almost always the article; what only
+// one of them returns is mostly boilerplate (captions, teasers, related
+// links). So the candidate with the larger share of its text confirmed by the
+// other wins — measured on the benchmark set this beats either extractor
+// alone (see TestExtractionBenchmark).
 func choose(r, t candidate) candidate {
-	if len(t.body) == 0 {
+	switch {
+	case len(t.body) == 0:
 		return r
+	case len(r.body) == 0:
+		return t
 	}
-	return t
+	// tIn is the share of t's text found in r, rIn the share of r's found in t.
+	tIn, rIn := overlap(r.body.PlainText(), t.body.PlainText())
+	if tIn >= rIn {
+		if rIn < minCoverage {
+			return r
+		}
+		return t
+	}
+	if tIn < minCoverage {
+		return t
+	}
+	return r
 }
 
 // mergeMeta fills best's metadata, borrowing fields it lacks from the other candidates.
