@@ -21,6 +21,12 @@ type Summary struct {
 	Model            string `json:"model,omitempty"`
 	PromptTokens     int    `json:"prompt_tokens,omitempty"`
 	CompletionTokens int    `json:"completion_tokens,omitempty"`
+	// Fallback is set by WithFallback when the primary summarizer failed and
+	// this summary comes from the fallback; WithCache never stores such a summary.
+	Fallback bool `json:"fallback,omitempty"`
+	// Cached is set by WithCache when the summary was read from the cache, so
+	// token counts of a cached summary are not counted again.
+	Cached bool `json:"-"`
 }
 
 // Summarizer makes one summary of an article.
