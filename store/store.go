@@ -199,3 +199,11 @@ func isUnique(err error) bool {
 	var se sqlite3.Error
 	return errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintUnique
 }
+
+// SnapshotTo writes a consistent copy of the database to dst (which must not exist), for dry runs and backups.
+func (s *Store) SnapshotTo(ctx context.Context, dst string) error {
+	if _, err := s.write.ExecContext(ctx, `VACUUM INTO ?`, dst); err != nil {
+		return fmt.Errorf("store: snapshot: %w", err)
+	}
+	return nil
+}
