@@ -16,7 +16,7 @@ const maxDepth = 512
 
 // style is the inline formatting in effect at a point of the tree.
 type style struct {
-	href                string
+	href               string
 	bold, italic, code bool
 }
 

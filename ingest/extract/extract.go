@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
 
 	readability "codeberg.org/readeck/go-readability/v2"
 	"github.com/heraldnews/herald/store"
@@ -114,6 +115,7 @@ func extract(page []byte, pageURL, contentType string, opts Options) (Result, er
 	if best.name == t.name {
 		res.Body = restoreInline(best.body, doc, base)
 	}
+	res.Body = dropLeadingTitle(res.Body, res.Title)
 	if len(res.Body) == 0 {
 		return res, ErrNoArticle
 	}
@@ -262,4 +264,49 @@ func mergeMeta(best candidate, all ...candidate) Result {
 		}
 	}
 	return res
+}
+
+// titleSeparators split a page title from the site name appended to it.
+var titleSeparators = []string{" | ", " - ", " – ", " — ", " :: ", " · "}
+
+// dropLeadingTitle removes a first block that repeats the title: the title
+// travels in Result.Title and renderers print it once.
+func dropLeadingTitle(body store.Body, title string) store.Body {
+	if len(body) == 0 || title == "" {
+		return body
+	}
+	first := body[0]
+	if first.Kind != store.BlockHeading && first.Kind != store.BlockParagraph {
+		return body
+	}
+	got := titleKey(first.Text())
+	if got == "" {
+		return body
+	}
+	cands := []string{title}
+	for _, sep := range titleSeparators {
+		if i := strings.LastIndex(title, sep); i > 0 {
+			cands = append(cands, title[:i])
+		}
+		if i := strings.Index(title, sep); i > 0 {
+			cands = append(cands, title[:i])
+		}
+	}
+	for _, c := range cands {
+		if titleKey(c) == got {
+			return body[1:]
+		}
+	}
+	return body
+}
+
+// titleKey reduces a title to its lowercased letters and digits.
+func titleKey(s string) string {
+	var sb strings.Builder
+	for _, r := range strings.ToLower(s) {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			sb.WriteRune(r)
+		}
+	}
+	return sb.String()
 }
