@@ -260,12 +260,9 @@ func (b *bodyBuilder) lineBreak() {
 
 func (b *bodyBuilder) appendSpan(text string, st style) {
 	sp := store.Span{Text: text, Href: st.href, Bold: st.bold, Italic: st.italic, Code: st.code}
-	if n := len(b.cur.Spans); n > 0 {
-		last := &b.cur.Spans[n-1]
-		if sameStyle(*last, sp) || strings.TrimSpace(text) == "" {
-			last.Text += text
-			return
-		}
+	if n := len(b.cur.Spans); n > 0 && sameStyle(b.cur.Spans[n-1], sp) {
+		b.cur.Spans[n-1].Text += text
+		return
 	}
 	b.cur.Spans = append(b.cur.Spans, sp)
 }
@@ -281,52 +278,128 @@ func (b *bodyBuilder) flush() {
 	}
 	blk := *b.cur
 	b.cur = nil
-	blk.Spans = trimSpans(blk.Spans, blk.Kind == store.BlockPre)
+	if blk.Kind == store.BlockPre {
+		blk.Spans = trimPre(blk.Spans)
+	} else {
+		blk.Spans = tidySpans(blk.Spans)
+	}
 	if len(blk.Spans) > 0 {
 		b.body = append(b.body, blk)
 	}
 }
 
-// trimSpans removes leading/trailing whitespace of a block and any span left
-// empty, and for non-pre blocks moves whitespace at a formatting boundary
-// outside the formatted span (so "<b>word </b>" renders cleanly).
-func trimSpans(spans []store.Span, pre bool) []store.Span {
-	out := spans[:0]
-	for i, sp := range spans {
-		if !pre {
-			sp.Text = strings.ReplaceAll(sp.Text, " \n", "\n")
-			sp.Text = strings.ReplaceAll(sp.Text, "\n ", "\n")
+// tidySpans trims a block, moves whitespace at the edges of formatted spans
+// outside them (so a renderer never underlines or bolds a bare space),
+// removes spaces around line breaks and merges neighbours of equal style.
+func tidySpans(spans []store.Span) []store.Span {
+	var parts []store.Span
+	for _, sp := range spans {
+		core := strings.TrimFunc(sp.Text, unicode.IsSpace)
+		if core == "" {
+			parts = append(parts, store.Span{Text: sp.Text})
+			continue
 		}
-		if i == 0 {
-			sp.Text = strings.TrimLeftFunc(sp.Text, unicode.IsSpace)
+		if i := strings.Index(sp.Text, core); i > 0 {
+			parts = append(parts, store.Span{Text: sp.Text[:i]})
 		}
-		if i == len(spans)-1 {
-			sp.Text = strings.TrimRightFunc(sp.Text, unicode.IsSpace)
+		styled := sp
+		styled.Text = core
+		parts = append(parts, styled)
+		if rest := sp.Text[strings.Index(sp.Text, core)+len(core):]; rest != "" {
+			parts = append(parts, store.Span{Text: rest})
 		}
-		if sp.Text == "" {
+	}
+	var out []store.Span
+	for _, sp := range parts {
+		if n := len(out); n > 0 && sameStyle(out[n-1], sp) {
+			out[n-1].Text += sp.Text
 			continue
 		}
 		out = append(out, sp)
 	}
-	if !pre {
-		for i := 0; i < len(out); i++ {
-			if i > 0 && strings.HasPrefix(out[i].Text, "\n") && strings.HasSuffix(out[i-1].Text, "\n") {
-				out[i].Text = out[i].Text[1:]
-			}
+	// Whitespace-only plain runs collapse to one space, or one line break if they hold one.
+	for i := range out {
+		if isPlain(out[i]) {
+			out[i].Text = collapseRuns(out[i].Text)
 		}
 	}
-	// Collapse runs of blank lines left by nested block separators.
-	res := out[:0]
-	for _, sp := range out {
-		if sp.Text == "" {
-			continue
+	for len(out) > 0 && isPlain(out[0]) {
+		out[0].Text = strings.TrimLeftFunc(out[0].Text, unicode.IsSpace)
+		if out[0].Text != "" {
+			break
 		}
-		res = append(res, sp)
+		out = out[1:]
 	}
-	if len(res) == 0 {
+	for len(out) > 0 && isPlain(out[len(out)-1]) {
+		last := &out[len(out)-1]
+		last.Text = strings.TrimRightFunc(last.Text, unicode.IsSpace)
+		if last.Text != "" {
+			break
+		}
+		out = out[:len(out)-1]
+	}
+	if len(out) == 0 {
 		return nil
 	}
-	return res
+	return out
+}
+
+// collapseRuns squeezes each whitespace run of a plain span to a single
+// space, or a single line break when the run contains one.
+func collapseRuns(s string) string {
+	var sb strings.Builder
+	run, nl := false, false
+	for _, r := range s {
+		if unicode.IsSpace(r) {
+			run = true
+			nl = nl || r == '\n'
+			continue
+		}
+		if run {
+			if nl {
+				sb.WriteByte('\n')
+			} else {
+				sb.WriteByte(' ')
+			}
+			run, nl = false, false
+		}
+		sb.WriteRune(r)
+	}
+	if run {
+		if nl {
+			sb.WriteByte('\n')
+		} else {
+			sb.WriteByte(' ')
+		}
+	}
+	return sb.String()
+}
+
+func isPlain(s store.Span) bool {
+	return s.Href == "" && !s.Bold && !s.Italic && !s.Code
+}
+
+// trimPre removes blank lines around preformatted text, keeping indentation.
+func trimPre(spans []store.Span) []store.Span {
+	for len(spans) > 0 {
+		spans[0].Text = strings.TrimLeft(spans[0].Text, "\r\n")
+		if spans[0].Text != "" {
+			break
+		}
+		spans = spans[1:]
+	}
+	for len(spans) > 0 {
+		last := &spans[len(spans)-1]
+		last.Text = strings.TrimRightFunc(last.Text, unicode.IsSpace)
+		if last.Text != "" {
+			break
+		}
+		spans = spans[:len(spans)-1]
+	}
+	if len(spans) == 0 {
+		return nil
+	}
+	return spans
 }
 
 func (b *bodyBuilder) resolve(href string) string {

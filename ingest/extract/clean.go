@@ -98,7 +98,7 @@ func normalizeLine(s string) string {
 // chromeLineRE matches whole short lines that only navigate the page.
 var chromeLineRE = regexp.MustCompile(`^(` +
 	`(skip|jump) to (the )?(main |primary )?(content|navigation|article|search|menu|footer)` +
-	`|skip navigation|toggle (navigation|menu)|open (the )?menu|close( menu)?|main menu|menu|search` +
+	`|skip navigation|toggle (navigation|menu)|open (the )?menu|close( menu)?|main menu|menu|search|home( ?page)?` +
 	`|back to top|return to top|scroll to top` +
 	`|read (more|next|the full (story|article))|continue reading|related( articles| stories| content| posts| news)?|recommended( for you)?|most (read|popular|viewed)( in [\w ]+)?` +
 	`|more|explore further|you (may|might) also like( \.\.\.|…)?|don't miss|see more|see also|also read|trending( now)?` +

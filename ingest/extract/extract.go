@@ -110,6 +110,11 @@ func extract(page []byte, pageURL, contentType string, opts Options) (Result, er
 	t.body = CleanBody(t.body, opts.DropPatterns)
 	best := choose(r, t)
 	res := mergeMeta(best, r, t)
+	if !r.meta.Published.IsZero() {
+		// Readability reads the page's own published-time metadata, which
+		// carries the time of day; trafilatura's date scan keeps only the date.
+		res.Published = r.meta.Published
+	}
 	res.Charset = charset
 	res.Body = best.body
 	if best.name == t.name {
@@ -133,6 +138,7 @@ func parsePage(page []byte, pageURL, contentType string) (*html.Node, *url.URL, 
 	if n := countElements(doc, maxElements+1); n > maxElements {
 		return nil, nil, "", fmt.Errorf("%w: more than %d elements", ErrTooLarge, maxElements)
 	}
+	trimOversized(doc)
 	var base *url.URL
 	if pageURL != "" {
 		if u, err := url.Parse(pageURL); err == nil && u.IsAbs() {
@@ -140,6 +146,38 @@ func parsePage(page []byte, pageURL, contentType string) (*html.Node, *url.URL, 
 		}
 	}
 	return doc, base, charset, nil
+}
+
+// Limits on single nodes: no real article has a paragraph or a class name
+// this long, and both extractors run regular expressions over them.
+const (
+	maxTextNodeBytes = 128 << 10
+	maxAttrBytes     = 2 << 10
+)
+
+// trimOversized truncates giant text nodes and attribute values so hostile
+// pages cost no more than ordinary ones.
+func trimOversized(root *html.Node) {
+	stack := []*html.Node{root}
+	for len(stack) > 0 {
+		n := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		switch n.Type {
+		case html.TextNode:
+			if len(n.Data) > maxTextNodeBytes {
+				n.Data = strings.ToValidUTF8(n.Data[:maxTextNodeBytes], "")
+			}
+		case html.ElementNode:
+			for i := range n.Attr {
+				if len(n.Attr[i].Val) > maxAttrBytes {
+					n.Attr[i].Val = ""
+				}
+			}
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			stack = append(stack, c)
+		}
+	}
 }
 
 // countElements counts element nodes, stopping once limit is reached.

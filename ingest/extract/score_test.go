@@ -12,7 +12,7 @@ import (
 
 // pagePR is the benchmark's per-page precision and recall of pred against truth.
 func pagePR(truth, pred string) (p, r float64) {
-	return overlap(truth, pred)
+	return shingleOverlap(shingles(truth), shingles(pred))
 }
 
 // score averages per-page precision and recall and returns F1 of the averages.
