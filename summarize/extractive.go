@@ -77,6 +77,8 @@ var defaultWeights = weights{
 	lede:       true,
 }
 
+var _ Summarizer = (*Extractive)(nil)
+
 // Extractive is the offline, deterministic summarizer: it picks whole
 // sentences of the article by position, centrality and title overlap.
 type Extractive struct {

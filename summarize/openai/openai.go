@@ -112,6 +112,8 @@ type Usage struct {
 	CompletionTokens int64
 }
 
+var _ summarize.Summarizer = (*Summarizer)(nil)
+
 // Summarizer summarizes articles with a chat-completions model.
 type Summarizer struct {
 	cfg     Config
@@ -406,7 +408,7 @@ func (s *Summarizer) complete(ctx context.Context, msgs []goopenai.ChatCompletio
 			return resp, fmt.Errorf("openai: HTTP %d: %s", code, s.sanitize(err))
 		}
 		if attempt >= s.cfg.MaxRetries {
-			return resp, fmt.Errorf("%w (HTTP %d) after %d attempts", sentinel, code, attempt+1)
+			return resp, fmt.Errorf("%w (HTTP %d) after %d attempts: %s", sentinel, code, attempt+1, s.sanitize(err))
 		}
 		wait := backoff(attempt)
 		if ra, ok := parseRetryAfter(info.retryAfter, time.Now()); ok {
