@@ -52,6 +52,8 @@ type Input struct {
 	PageContentType string
 	// FetchFull asks for the article page at URL to be fetched and extracted even when HTML looks complete.
 	FetchFull bool
+	// Complete says HTML or Text is the whole article (a CMS push), so a short one is not taken for a teaser.
+	Complete bool
 	// Headers are sent with the article-page fetch (a publisher's Cookie, for example).
 	Headers map[string]string
 	// DropPatterns remove publisher-specific junk paragraphs.
@@ -79,7 +81,10 @@ const excerptRunes = 400
 const shortContentRunes = 600
 
 // truncationMarkers end feed content that is a teaser for the article page.
-var truncationMarkers = []string{"[…]", "[...]", "…", "...", "read more", "continue reading", "read the full story", "read the rest", "keep reading"}
+var truncationMarkers = []string{"[…]", "[...]", "[&hellip;]", "…", "..."}
+
+// readMoreMarkers are link texts that end a teaser, compared case-insensitively and without trailing arrows.
+var readMoreMarkers = []string{"read more", "continue reading", "read the full story", "read the rest", "keep reading", "read full article"}
 
 // PipelineOptions configures a Pipeline.
 type PipelineOptions struct {
@@ -190,6 +195,7 @@ func (p *Pipeline) process(ctx context.Context, in Input, queue bool) (Outcome, 
 // It returns the story id, whether it was new and whether it was queued.
 func (p *Pipeline) Push(ctx context.Context, in Input) (id int64, created, queued bool, err error) {
 	in.Origin = "push"
+	in.Complete = true
 	o, err := p.process(ctx, in, true)
 	if err != nil {
 		return 0, false, false, err
@@ -242,7 +248,7 @@ func (p *Pipeline) Prepare(ctx context.Context, in Input) (store.Story, error) {
 	if ctx.Err() != nil {
 		return store.Story{}, ctx.Err()
 	}
-	teaser := len(in.Page) == 0 && (len(body) == 0 || looksLikeExcerpt(body.PlainText()))
+	teaser := len(in.Page) == 0 && !in.Complete && (len(body) == 0 || looksLikeExcerpt(body.PlainText()))
 	if st.URL != "" && (in.FetchFull || teaser) && len(in.Page) == 0 {
 		res, err := p.fetchArticle(ctx, st.URL, in)
 		if ctx.Err() != nil {
@@ -317,17 +323,25 @@ func fillMeta(st *store.Story, r extractResult) {
 	}
 }
 
-// looksLikeExcerpt reports whether text is a teaser rather than a whole article.
+// looksLikeExcerpt reports whether text is a teaser rather than a whole article:
+// short, or ending in an ellipsis or a "read more" link.
 func looksLikeExcerpt(text string) bool {
+	text = strings.TrimSpace(text)
 	if utf8.RuneCountInString(text) < shortContentRunes {
 		return true
 	}
-	tail := strings.ToLower(strings.TrimSpace(text))
-	if i := strings.LastIndex(tail, "\n\n"); i >= 0 {
-		tail = strings.TrimSpace(tail[i:])
-	}
 	for _, m := range truncationMarkers {
-		if strings.HasSuffix(strings.TrimRight(tail, " .»›→>"), strings.TrimRight(m, ".")) || strings.HasSuffix(tail, m) {
+		if strings.HasSuffix(text, m) {
+			return true
+		}
+	}
+	tail := text
+	if i := strings.LastIndex(tail, "\n\n"); i >= 0 {
+		tail = tail[i:]
+	}
+	tail = strings.ToLower(strings.TrimRight(tail, " .:»›→>"))
+	for _, m := range readMoreMarkers {
+		if strings.HasSuffix(tail, m) {
 			return true
 		}
 	}

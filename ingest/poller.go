@@ -498,7 +498,7 @@ func itemInput(it *gofeed.Item, base string) Input {
 	content := strings.TrimSpace(it.Content)
 	desc := strings.TrimSpace(it.Description)
 	if content == "" {
-		content, desc = desc, ""
+		content = desc // RSS 2.0 puts either a teaser or the whole article in description
 	}
 	if content != "" && !strings.Contains(content, "<") {
 		in.Text = content // JSON Feed content_text, or a plain RSS description
