@@ -112,6 +112,10 @@ func (b *Bot) Run(ctx context.Context, h bots.Handler) error {
 	mu.Lock()
 	stopped = true
 	mu.Unlock()
+	// A heartbeat failing during Close would otherwise start discordgo's reconnect loop after we stopped.
+	b.s.Lock()
+	b.s.ShouldReconnectOnError = false
+	b.s.Unlock()
 	if err := b.s.Close(); err != nil {
 		b.log.Warn("discord: closing the gateway", "err", b.describe(err))
 	}
