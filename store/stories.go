@@ -134,7 +134,7 @@ func (s *Store) SetStorySummary(ctx context.Context, id int64, summary, summariz
 	return nil
 }
 
-const storyCols = `id, origin, guid, COALESCE(feed_id, 0), url, title, byline, site_name, excerpt, body, text, image_url, lang,
+const storyCols = `id, origin, guid, feed_id, url, title, byline, site_name, excerpt, body, text, image_url, lang,
 	content_hash, extract_error, summary, summarizer, summary_model, published_at, queued_at, created_at, updated_at`
 
 type scanner interface{ Scan(...any) error }
@@ -142,12 +142,14 @@ type scanner interface{ Scan(...any) error }
 func scanStory(r scanner) (Story, error) {
 	var st Story
 	var body string
+	var feedID sql.NullInt64
 	var pub, queued, created, updated int64
-	err := r.Scan(&st.ID, &st.Origin, &st.GUID, &st.FeedID, &st.URL, &st.Title, &st.Byline, &st.SiteName, &st.Excerpt, &body, &st.Text,
+	err := r.Scan(&st.ID, &st.Origin, &st.GUID, &feedID, &st.URL, &st.Title, &st.Byline, &st.SiteName, &st.Excerpt, &body, &st.Text,
 		&st.ImageURL, &st.Lang, &st.ContentHash, &st.ExtractError, &st.Summary, &st.Summarizer, &st.SummaryModel, &pub, &queued, &created, &updated)
 	if err != nil {
 		return Story{}, err
 	}
+	st.FeedID = feedID.Int64
 	if st.Body, err = UnmarshalBody(body); err != nil {
 		return Story{}, fmt.Errorf("story %d body: %w", st.ID, err)
 	}
@@ -212,25 +214,18 @@ func (s *Store) SearchStories(ctx context.Context, query string, n int) ([]Story
 	if match == "" {
 		return nil, nil
 	}
-	out, err := s.queryStories(ctx, `SELECT `+prefixCols("s.")+` FROM stories s JOIN stories_fts f ON f.docid = s.id
-		WHERE stories_fts MATCH ? ORDER BY s.published_at DESC, s.id DESC LIMIT ?`, match, n)
+	// The FTS doclist is materialized once; the middle query walks the covering index
+	// stories_published newest first and stops after n, so the large rows (whose
+	// published_at sits behind the body's overflow pages) are loaded only n times.
+	out, err := s.queryStories(ctx, `SELECT `+storyCols+` FROM stories WHERE id IN (
+			SELECT id FROM stories INDEXED BY stories_published
+			WHERE id IN (SELECT docid FROM stories_fts WHERE stories_fts MATCH ?)
+			ORDER BY published_at DESC, id DESC LIMIT ?)
+		ORDER BY published_at DESC, id DESC`, match, n)
 	if err != nil {
 		return nil, fmt.Errorf("store: search stories: %w", err)
 	}
 	return out, nil
-}
-
-func prefixCols(p string) string {
-	cols := strings.Split(storyCols, ",")
-	for i, c := range cols {
-		c = strings.TrimSpace(c)
-		if strings.HasPrefix(c, "COALESCE(") {
-			cols[i] = "COALESCE(" + p + strings.TrimPrefix(c, "COALESCE(")
-		} else {
-			cols[i] = p + c
-		}
-	}
-	return strings.Join(cols, ", ")
 }
 
 // ftsQuery turns reader input into an FTS4 query of quoted terms (implicit AND), the last one a prefix.
