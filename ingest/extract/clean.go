@@ -165,6 +165,7 @@ var fileIDToken = regexp.MustCompile(`^(` +
 	`|(img|dsc|dscn|dscf|dcim|pxl|mvimg|gopr|p)[_-]?\d{3,}[\w-]*` +
 	`|[\w-]+\.(jpe?g|png|gif|webp|heic|tiff?|avif|bmp)` +
 	`|[a-z]*[_-]?\d{5,}[_-][\w-]+` +
+	`|[a-z]+[_-]?\d{5,}` +
 	`)$`)
 
 // fileIDFiller matches the short tokens that accompany an id in a file name
