@@ -76,8 +76,9 @@ type Bot struct {
 	appID  string
 	userID string
 
-	mu  sync.Mutex
-	dms map[string]string // user id → DM channel id, so a DM channel is opened once
+	mu       sync.Mutex
+	dms      map[string]string // user id → DM channel id, so a DM channel is opened once
+	channels map[string]string // lowercase channel name → id, for channels configured by name
 }
 
 var _ bots.Platform = (*Bot)(nil)
@@ -120,7 +121,7 @@ func New(ctx context.Context, cfg Config) (*Bot, error) {
 	s.Identify.Intents = discordgo.IntentsGuilds
 	s.StateEnabled = false
 
-	b := &Bot{cfg: cfg, log: cfg.Logger.With("platform", "discord"), s: s, token: token, dms: map[string]string{}}
+	b := &Bot{cfg: cfg, log: cfg.Logger.With("platform", "discord"), s: s, token: token, dms: map[string]string{}, channels: map[string]string{}}
 	me, err := s.User("@me", discordgo.WithContext(ctx))
 	if err != nil {
 		var re *discordgo.RESTError
@@ -188,10 +189,16 @@ func noMentions() *discordgo.MessageAllowedMentions {
 	return &discordgo.MessageAllowedMentions{Parse: []discordgo.AllowedMentionType{}}
 }
 
-// Post sends a story's embed with its buttons to a channel id. Errors: *bots.RetryAfter,
-// bots.ErrUnreachable (unknown channel, missing access or permissions; also logged as an error), bots.ErrRejected.
+// Post sends a story's embed with its buttons to a channel, given by id or, when GuildID is
+// configured, by name ("news" or "#news"). Errors: *bots.RetryAfter, bots.ErrUnreachable
+// (unknown channel, missing access or permissions; also logged as an error), bots.ErrRejected.
 func (b *Bot) Post(ctx context.Context, channel string, card bots.StoryCard) (bots.Ref, error) {
-	channel = strings.TrimSpace(channel)
+	id, err := b.channelID(ctx, channel)
+	if err != nil {
+		b.log.Error("discord: cannot post to channel", "channel", channel, "story", card.StoryID, "err", err)
+		return bots.Ref{}, err
+	}
+	channel = id
 	ref := bots.Ref{ChatID: channel}
 	note := &rateNote{}
 	m, err := b.s.ChannelMessageSendComplex(channel, PostMessage(card), discordgo.WithContext(withRateNote(ctx, note)))
@@ -207,6 +214,53 @@ func (b *Bot) Post(ctx context.Context, channel string, card bots.StoryCard) (bo
 	return ref, nil
 }
 
+// channelID resolves a configured channel: a snowflake is used as is; a name is looked up
+// among the configured guild's text channels, once, then cached.
+func (b *Bot) channelID(ctx context.Context, channel string) (string, error) {
+	channel = strings.TrimSpace(channel)
+	if isSnowflake(channel) {
+		return channel, nil
+	}
+	name := strings.ToLower(strings.TrimPrefix(channel, "#"))
+	if name == "" || b.cfg.GuildID == "" {
+		return "", fmt.Errorf("discord: channel %q is not an id, and without a guild id it cannot be looked up by name: %w", channel, bots.ErrUnreachable)
+	}
+	b.mu.Lock()
+	id, ok := b.channels[name]
+	b.mu.Unlock()
+	if ok {
+		return id, nil
+	}
+	note := &rateNote{}
+	chans, err := b.s.GuildChannels(b.cfg.GuildID, discordgo.WithContext(withRateNote(ctx, note)))
+	if err != nil {
+		return "", b.classify("list channels of guild "+b.cfg.GuildID, err, note)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, c := range chans {
+		if c.Type == discordgo.ChannelTypeGuildText || c.Type == discordgo.ChannelTypeGuildNews {
+			b.channels[strings.ToLower(c.Name)] = c.ID
+		}
+	}
+	if id, ok := b.channels[name]; ok {
+		return id, nil
+	}
+	return "", fmt.Errorf("discord: no text channel named %q in guild %s: %w", name, b.cfg.GuildID, bots.ErrUnreachable)
+}
+
+func isSnowflake(s string) bool {
+	if s == "" || len(s) > 20 {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 // PostMessage builds the channel message for a story: one embed, and buttons for the full
 // article (when there is one) and the story's page.
 func PostMessage(c bots.StoryCard) *discordgo.MessageSend {
@@ -218,11 +272,20 @@ func PostMessage(c bots.StoryCard) *discordgo.MessageSend {
 }
 
 // StoryEmbed renders a story card as an embed within Discord's field limits.
-func StoryEmbed(c bots.StoryCard) *discordgo.MessageEmbed {
+func StoryEmbed(c bots.StoryCard) *discordgo.MessageEmbed { return storyEmbed(c, 4096) }
+
+// Discord's limit on the text of all embeds in one message, and the summary length used when
+// several stories share a message (latest, search).
+const (
+	maxEmbedsText  = 6000
+	listSummaryLen = 500
+)
+
+func storyEmbed(c bots.StoryCard, maxDesc int) *discordgo.MessageEmbed {
 	e := &discordgo.MessageEmbed{
 		Type:        discordgo.EmbedTypeRich,
 		Title:       escapeWithin(c.Title, 256),
-		Description: escapeWithin(c.Summary, 4096),
+		Description: escapeWithin(c.Summary, maxDesc),
 	}
 	if isHTTP(c.URL) {
 		e.URL = c.URL
@@ -247,6 +310,18 @@ func StoryEmbed(c bots.StoryCard) *discordgo.MessageEmbed {
 		e.Footer = &discordgo.MessageEmbedFooter{Text: truncate(footer, 256)}
 	}
 	return e
+}
+
+// embedText counts the characters Discord adds up against maxEmbedsText.
+func embedText(e *discordgo.MessageEmbed) int {
+	n := utf8.RuneCountInString(e.Title) + utf8.RuneCountInString(e.Description)
+	if e.Author != nil {
+		n += utf8.RuneCountInString(e.Author.Name)
+	}
+	if e.Footer != nil {
+		n += utf8.RuneCountInString(e.Footer.Text)
+	}
+	return n
 }
 
 // storyButtons returns the action row for a story, or nil when it would be empty.

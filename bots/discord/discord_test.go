@@ -622,3 +622,120 @@ func TestTokenRedacted(t *testing.T) {
 		}
 	}
 }
+
+func TestPostByChannelName(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.GuildID = "555" })
+	e.srv.AddChannel("555", "8001", "News")
+	ctx := context.Background()
+	for _, name := range []string{"#news", "news"} {
+		ref, err := e.bot.Post(ctx, name, testCard())
+		if err != nil || ref.ChatID != "8001" {
+			t.Fatalf("Post(%q) = %+v, %v", name, ref, err)
+		}
+	}
+	if n := len(e.srv.CallsTo("GET", "/guilds/555/channels")); n != 1 {
+		t.Errorf("listed the guild's channels %d times, want 1", n)
+	}
+	if _, err := e.bot.Post(ctx, "sports", testCard()); !errors.Is(err, bots.ErrUnreachable) {
+		t.Errorf("unknown channel name: %v, want ErrUnreachable", err)
+	}
+	noGuild := newEnv(t, nil)
+	if _, err := noGuild.bot.Post(ctx, "news", testCard()); !errors.Is(err, bots.ErrUnreachable) {
+		t.Errorf("name without guild: %v, want ErrUnreachable", err)
+	}
+}
+
+func TestStoryInDMUsesThatChannel(t *testing.T) {
+	e := newEnv(t, nil)
+	e.run(t, &recorder{reply: func(bots.Request) bots.Reply { return bots.Reply{Article: article(1), Personal: true} }})
+	it, _ := e.srv.SlashCommand(discordtest.From{UserID: "111", ChannelID: "4444"}, "story", discordtest.Option{Name: "id", Value: "42"})
+	if _, err := e.srv.WaitResponses(it, 2, wait); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.srv.CallsTo("POST", "/channels/4444/messages")); n != 1 {
+		t.Errorf("the DM the command came from got %d messages, want 1", n)
+	}
+	if n := len(e.srv.CallsTo("POST", "/users/@me/channels")); n != 0 {
+		t.Errorf("opened %d DM channels although the command came from the DM", n)
+	}
+}
+
+func TestLongReplyFollowsUp(t *testing.T) {
+	e := newEnv(t, nil)
+	long := bots.Text(strings.Repeat("a ", 700), strings.Repeat("b ", 700), strings.Repeat("c ", 700))
+	e.run(t, &recorder{reply: func(bots.Request) bots.Reply { return bots.Reply{Blocks: long} }})
+	it, _ := e.srv.SlashCommand(guild, "help")
+	// Three paragraphs of 1400 characters: an answer and two follow-ups.
+	calls, err := e.srv.WaitResponses(it, 3, wait)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(calls) != 3 || calls[1].Method != "POST" || !strings.Contains(calls[1].Query, "wait=true") {
+		t.Fatalf("answers: %+v", calls)
+	}
+	for i, c := range calls {
+		m := decode(t, c.Body)
+		if i == 0 {
+			m = m["data"].(map[string]any)
+		}
+		if n := len([]rune(m["content"].(string))); n > MaxContent {
+			t.Errorf("answer %d has %d characters", i, n)
+		}
+	}
+}
+
+func TestManyStoriesRespectEmbedLimits(t *testing.T) {
+	e := newEnv(t, nil)
+	var cards []bots.StoryCard
+	for i := 0; i < 23; i++ {
+		c := testCard()
+		c.StoryID, c.Summary = int64(100+i), strings.Repeat("Long summary sentence. ", 200)
+		cards = append(cards, c)
+	}
+	e.run(t, &recorder{reply: func(bots.Request) bots.Reply { return bots.Reply{Stories: cards} }})
+	it, _ := e.srv.SlashCommand(guild, "latest", discordtest.Option{Name: "count", Value: 10})
+	// About 570 characters an embed: 10 + 10 + 3 embeds after the deferral.
+	calls, err := e.srv.WaitResponses(it, 4, wait)
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, c := range calls[1:] {
+		total += len(decode(t, c.Body)["embeds"].([]any))
+	}
+	if total != len(cards) {
+		t.Fatalf("%d embeds delivered, want %d", total, len(cards))
+	}
+	for _, c := range e.srv.Responses(it)[1:] {
+		var m struct {
+			Embeds []struct {
+				Title, Description string
+				Author, Footer     struct{ Name, Text string }
+			}
+			Components []struct{ Components []any }
+		}
+		if err := json.Unmarshal(c.Body, &m); err != nil {
+			t.Fatal(err)
+		}
+		size := 0
+		for _, e := range m.Embeds {
+			size += len([]rune(e.Title + e.Description + e.Author.Name + e.Footer.Text))
+		}
+		if len(m.Embeds) > 10 || size > 6000 || len(m.Components) > 5 {
+			t.Errorf("message with %d embeds, %d characters, %d rows", len(m.Embeds), size, len(m.Components))
+		}
+	}
+}
+
+func TestErrorReplyIsEphemeral(t *testing.T) {
+	e := newEnv(t, nil)
+	e.run(t, &recorder{reply: func(bots.Request) bots.Reply { return bots.Reply{Blocks: bots.Text("Unknown command."), Error: true} }})
+	it, _ := e.srv.SlashCommand(guild, "help")
+	calls, err := e.srv.WaitResponses(it, 1, wait)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if data := decode(t, calls[0].Body)["data"].(map[string]any); data["flags"] != 64.0 {
+		t.Errorf("error answer flags %v, want 64", data["flags"])
+	}
+}

@@ -275,15 +275,20 @@ func (b *Bot) replyMessages(ctx context.Context, i *discordgo.Interaction, req b
 	for _, t := range texts {
 		out = append(out, outMessage{content: t})
 	}
-	// Discord allows 10 embeds per message and 5 rows of 5 buttons; each button sits with its embed.
+	// Discord allows 10 embeds and 6000 characters of embed text per message, and 5 rows of
+	// 5 buttons; each button sits in the message of its embed.
 	for stories := r.Stories; len(stories) > 0; {
-		chunk := stories[:min(len(stories), 10)]
-		stories = stories[len(chunk):]
 		var embeds []*discordgo.MessageEmbed
-		var rows []discordgo.MessageComponent
-		var row []discordgo.MessageComponent
-		for _, c := range chunk {
-			embeds = append(embeds, StoryEmbed(c))
+		var rows, row []discordgo.MessageComponent
+		size := 0
+		for len(stories) > 0 && len(embeds) < 10 {
+			c := stories[0]
+			e := storyEmbed(c, listSummaryLen)
+			if len(embeds) > 0 && size+embedText(e) > maxEmbedsText {
+				break
+			}
+			stories = stories[1:]
+			embeds, size = append(embeds, e), size+embedText(e)
 			if btns := storyButtons(c, "Full article: "+c.Title, false); btns != nil {
 				row = append(row, btns.Components...)
 			}

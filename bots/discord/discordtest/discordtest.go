@@ -104,6 +104,7 @@ type Server struct {
 	dmUsers    map[string]string // DM channel id → user id
 	closedDMs  map[string]bool   // user ids whose DMs refuse the bot
 	identifies []Identify
+	channels   map[string][]map[string]any // guild id → its channels
 	conns      map[*gwConn]bool
 	seq        int64
 	changed    chan struct{} // closed and replaced on every recorded event
@@ -114,7 +115,7 @@ func New(token string) *Server {
 	s := &Server{
 		Token: token, AppID: "700000000000000001", BotID: "700000000000000001",
 		nextID: 900000000000000000, dms: map[string]string{}, dmUsers: map[string]string{},
-		closedDMs: map[string]bool{}, conns: map[*gwConn]bool{}, changed: make(chan struct{}),
+		closedDMs: map[string]bool{}, channels: map[string][]map[string]any{}, conns: map[*gwConn]bool{}, changed: make(chan struct{}),
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/v9/", s.rest)
@@ -158,6 +159,13 @@ func (s *Server) CloseDMs(userID string) {
 func (s *Server) OpenDMs(userID string) {
 	s.mu.Lock()
 	delete(s.closedDMs, userID)
+	s.mu.Unlock()
+}
+
+// AddChannel adds a text channel to a guild, for GET /guilds/{id}/channels.
+func (s *Server) AddChannel(guildID, channelID, name string) {
+	s.mu.Lock()
+	s.channels[guildID] = append(s.channels[guildID], map[string]any{"id": channelID, "name": name, "type": 0, "guild_id": guildID})
 	s.mu.Unlock()
 }
 
@@ -301,6 +309,11 @@ func (s *Server) rest(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"id": s.BotID, "username": "herald", "bot": true})
 	case r.Method == http.MethodGet && path == "/oauth2/applications/@me":
 		writeJSON(w, http.StatusOK, map[string]any{"id": s.AppID, "name": "Herald"})
+	case r.Method == http.MethodGet && len(parts) == 3 && parts[0] == "guilds" && parts[2] == "channels":
+		s.mu.Lock()
+		chans := append([]map[string]any{}, s.channels[parts[1]]...)
+		s.mu.Unlock()
+		writeJSON(w, http.StatusOK, chans)
 	case r.Method == http.MethodPut && len(parts) >= 3 && parts[0] == "applications" && parts[len(parts)-1] == "commands":
 		var cmds []map[string]any
 		if err := json.Unmarshal(body, &cmds); err != nil {
