@@ -211,7 +211,10 @@ func (w *inline) raw(s string) {
 // text writes escaped text, turning bare URLs into autolinks.
 func (w *inline) text(s string) {
 	for s != "" {
-		loc := urlRE.FindStringIndex(s)
+		var loc []int
+		if strings.Contains(s, "http") {
+			loc = urlRE.FindStringIndex(s)
+		}
 		if loc == nil {
 			w.sb.WriteString(escapeText(s, &w.lineStart))
 			return
