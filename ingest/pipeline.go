@@ -111,8 +111,10 @@ func NewPipeline(st *store.Store, sum summarize.Summarizer, q Queuer, o Pipeline
 	return &Pipeline{store: st, summarizer: sum, queuer: q, fetch: newFetcher(o.HTTP), logger: o.Logger.With("component", "ingest")}
 }
 
-// Outcome says what Process did with an input.
-type Outcome struct {
+// outcome says what process did with an input.
+type outcome struct {
+	Ref store.StoryRef
+	// Story is the stored story; it is left empty when the input was recognized as unchanged.
 	Story  store.Story
 	Result store.UpsertResult
 	// Queued is true when the story's deliveries were queued by this call.
@@ -125,47 +127,53 @@ type Outcome struct {
 // A story first seen through another origin (another feed, a push) keeps its first version.
 func (p *Pipeline) Process(ctx context.Context, in Input, queue bool) (store.Story, store.UpsertResult, error) {
 	o, err := p.process(ctx, in, queue)
-	return o.Story, o.Result, err
+	if err != nil {
+		return o.Story, o.Result, err
+	}
+	if o.Story.ID == 0 {
+		if o.Story, err = p.store.GetStory(ctx, o.Ref.ID); err != nil {
+			return o.Story, o.Result, fmt.Errorf("ingest: process: %w", err)
+		}
+	}
+	return o.Story, o.Result, nil
 }
 
-func (p *Pipeline) process(ctx context.Context, in Input, queue bool) (Outcome, error) {
+func (p *Pipeline) process(ctx context.Context, in Input, queue bool) (outcome, error) {
 	if p.store == nil {
-		return Outcome{}, errors.New("ingest: process: pipeline has no store")
+		return outcome{}, errors.New("ingest: process: pipeline has no store")
 	}
 	if in.Origin == "" || in.GUID == "" {
-		return Outcome{}, errors.New("ingest: process: origin and guid are required")
+		return outcome{}, errors.New("ingest: process: origin and guid are required")
 	}
 	hash := in.Hash()
-	known, err := p.store.StoryByGUID(ctx, in.Origin, in.GUID)
+	ref, err := p.store.StoryRefByGUID(ctx, in.Origin, in.GUID)
 	switch {
 	case err == nil:
-		if known.ContentHash == hash {
-			return Outcome{Story: known, Result: store.StoryUnchanged}, nil
+		if ref.ContentHash == hash {
+			return outcome{Ref: ref, Result: store.StoryUnchanged}, nil
 		}
 	case !errors.Is(err, store.ErrNotFound):
-		return Outcome{}, fmt.Errorf("ingest: process: %w", err)
+		return outcome{}, fmt.Errorf("ingest: process: %w", err)
 	default:
-		if u := CanonicalURL(in.URL); u != "" {
-			other, err := p.store.StoryByURL(ctx, u)
-			switch {
-			case err == nil && (other.Origin != in.Origin || other.ContentHash == hash):
-				// Another source already delivered this story, or this feed re-issued it under a new GUID.
-				return Outcome{Story: other, Result: store.StoryUnchanged}, nil
-			case err != nil && !errors.Is(err, store.ErrNotFound):
-				return Outcome{}, fmt.Errorf("ingest: process: %w", err)
-			}
+		ref, err = p.store.StoryRefByURL(ctx, CanonicalURL(in.URL))
+		switch {
+		case err == nil && (ref.Origin != in.Origin || ref.ContentHash == hash):
+			// Another source already delivered this story, or this feed re-issued it under a new GUID.
+			return outcome{Ref: ref, Result: store.StoryUnchanged}, nil
+		case err != nil && !errors.Is(err, store.ErrNotFound):
+			return outcome{}, fmt.Errorf("ingest: process: %w", err)
 		}
 	}
 	st, err := p.Prepare(ctx, in)
 	if err != nil {
-		return Outcome{}, err
+		return outcome{}, err
 	}
 	st.ContentHash = hash
 	saved, res, err := p.store.UpsertStory(ctx, st)
 	if err != nil {
-		return Outcome{}, fmt.Errorf("ingest: process: %w", err)
+		return outcome{}, fmt.Errorf("ingest: process: %w", err)
 	}
-	out := Outcome{Story: saved, Result: res}
+	out := outcome{Ref: store.StoryRef{ID: saved.ID, Origin: saved.Origin, GUID: saved.GUID, ContentHash: saved.ContentHash}, Story: saved, Result: res}
 	if res != store.StoryCreated || !queue {
 		// Stories stored silently (first-poll backlog) are not summarized: nothing posts them.
 		return out, nil
@@ -200,7 +208,7 @@ func (p *Pipeline) Push(ctx context.Context, in Input) (id int64, created, queue
 	if err != nil {
 		return 0, false, false, err
 	}
-	return o.Story.ID, o.Result == store.StoryCreated, o.Queued, nil
+	return o.Ref.ID, o.Result == store.StoryCreated, o.Queued, nil
 }
 
 // Summarize makes the summary of a prepared story; it fails for a story without text.

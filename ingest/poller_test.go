@@ -234,8 +234,12 @@ func TestRedirects(t *testing.T) {
 	body := rssFeed([4]string{"One", "g1", "https://news.example/one", longStory("one")})
 	s.serve("/new", "application/rss+xml", func() []byte { return body }, "")
 	s.serve("/temp-target", "application/rss+xml", func() []byte { return body }, "")
-	s.handle("/old", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/older", http.StatusMovedPermanently) })
-	s.handle("/older", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/new", http.StatusPermanentRedirect) })
+	s.handle("/old", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/older", http.StatusMovedPermanently)
+	})
+	s.handle("/older", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/new", http.StatusPermanentRedirect)
+	})
 	s.handle("/temp", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/temp-target", http.StatusFound) })
 	p := e.poller(t, Config{DefaultInterval: time.Minute, Feeds: []FeedConfig{{URL: s.url("/old")}, {URL: s.url("/temp")}}})
 	e.pollOnce(t, p)
@@ -411,7 +415,7 @@ func TestChangedItemAndChangingGUIDs(t *testing.T) {
 	cur.Store(rssFeed([4]string{"Other", "", "https://news.example/other?utm_source=rss", longStory("other")}))
 	e.clk.Advance(time.Minute)
 	e.pollOnce(t, p)
-	st, err := e.st.StoryByURL(context.Background(), "https://news.example/other")
+	st, err := e.st.StoryRefByURL(context.Background(), "https://news.example/other")
 	if err != nil || st.GUID != "https://news.example/other" {
 		t.Fatalf("guid-less item: %+v, %v", st, err)
 	}

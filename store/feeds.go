@@ -179,15 +179,37 @@ func (s *Store) execFeed(ctx context.Context, what string, id int64, query strin
 	return nil
 }
 
-// StoryByURL returns the first story stored under the canonical url, or ErrNotFound.
+// StoryRef is the identity and content hash of a stored story: what dedup needs, without the body.
+type StoryRef struct {
+	ID          int64
+	Origin      string
+	GUID        string
+	ContentHash string
+}
+
+// StoryRefByGUID returns the reference of the story an origin knows by guid, or ErrNotFound.
+// Feed polling calls it for every item, so it reads only the indexed identity columns.
+func (s *Store) StoryRefByGUID(ctx context.Context, origin, guid string) (StoryRef, error) {
+	return s.storyRef(ctx, `SELECT id, origin, guid, content_hash FROM stories WHERE origin = ? AND guid = ?`, origin, guid)
+}
+
+// StoryRefByURL returns the reference of the first story stored under the canonical url, or ErrNotFound.
 // Feed dedup uses it to recognize a story already known from another feed or a push.
-func (s *Store) StoryByURL(ctx context.Context, url string) (Story, error) {
-	st, err := scanStory(s.read.QueryRowContext(ctx, `SELECT `+storyCols+` FROM stories WHERE url = ? AND url <> '' ORDER BY id LIMIT 1`, url))
+func (s *Store) StoryRefByURL(ctx context.Context, url string) (StoryRef, error) {
+	if url == "" {
+		return StoryRef{}, fmt.Errorf("store: story by url: %w", ErrNotFound)
+	}
+	return s.storyRef(ctx, `SELECT id, origin, guid, content_hash FROM stories WHERE url = ? ORDER BY id LIMIT 1`, url)
+}
+
+func (s *Store) storyRef(ctx context.Context, query string, args ...any) (StoryRef, error) {
+	var r StoryRef
+	err := s.read.QueryRowContext(ctx, query, args...).Scan(&r.ID, &r.Origin, &r.GUID, &r.ContentHash)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Story{}, fmt.Errorf("store: story by url: %w", ErrNotFound)
+		return StoryRef{}, fmt.Errorf("store: story ref: %w", ErrNotFound)
 	}
 	if err != nil {
-		return Story{}, fmt.Errorf("store: story by url: %w", err)
+		return StoryRef{}, fmt.Errorf("store: story ref: %w", err)
 	}
-	return st, nil
+	return r, nil
 }

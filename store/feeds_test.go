@@ -141,3 +141,33 @@ func TestFeedPollingState(t *testing.T) {
 		t.Fatalf("ListFeeds = %+v, %v", all, err)
 	}
 }
+
+func TestStoryRefs(t *testing.T) {
+	ctx := context.Background()
+	s, _ := feedTestStore(t)
+	st, _, err := s.UpsertStory(ctx, Story{Origin: "feed:1", GUID: "g1", URL: "https://news.example/a", Title: "A", ContentHash: "h1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := StoryRef{ID: st.ID, Origin: "feed:1", GUID: "g1", ContentHash: "h1"}
+	tests := []struct {
+		name string
+		get  func() (StoryRef, error)
+		ok   bool
+	}{
+		{"by guid", func() (StoryRef, error) { return s.StoryRefByGUID(ctx, "feed:1", "g1") }, true},
+		{"guid of another origin", func() (StoryRef, error) { return s.StoryRefByGUID(ctx, "feed:2", "g1") }, false},
+		{"by url", func() (StoryRef, error) { return s.StoryRefByURL(ctx, "https://news.example/a") }, true},
+		{"unknown url", func() (StoryRef, error) { return s.StoryRefByURL(ctx, "https://news.example/b") }, false},
+		{"empty url", func() (StoryRef, error) { return s.StoryRefByURL(ctx, "") }, false},
+	}
+	for _, tt := range tests {
+		got, err := tt.get()
+		if tt.ok && (err != nil || got != want) {
+			t.Errorf("%s = %+v, %v; want %+v", tt.name, got, err, want)
+		}
+		if !tt.ok && !errors.Is(err, ErrNotFound) {
+			t.Errorf("%s = %+v, %v; want ErrNotFound", tt.name, got, err)
+		}
+	}
+}
