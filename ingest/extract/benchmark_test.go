@@ -30,7 +30,7 @@ func TestExtractionBenchmark(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", pg.id, err)
 		}
-		rc, tc := readabilityCandidate(doc, base), trafilaturaCandidate(doc, base)
+		rc, tc := readabilityCandidate(doc, base), trafilaturaCandidate(doc, base, nil)
 		rd.add(pagePR(pg.truth, rc.body.PlainText()))
 		tf.add(pagePR(pg.truth, tc.body.PlainText()))
 		rdClean.add(pagePR(pg.truth, CleanBody(rc.body, nil).PlainText()))

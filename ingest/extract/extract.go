@@ -14,6 +14,7 @@ import (
 	"unicode"
 
 	readability "codeberg.org/readeck/go-readability/v2"
+	"github.com/go-shiori/dom"
 	"github.com/heraldnews/herald/store"
 	trafilatura "github.com/markusmobius/go-trafilatura"
 	"golang.org/x/net/html"
@@ -66,6 +67,8 @@ type candidate struct {
 	name string
 	body store.Body
 	meta Result
+	// node is the extracted HTML, before conversion.
+	node *html.Node
 }
 
 // Extract finds the article in an HTML page and returns it cleaned.
@@ -105,7 +108,7 @@ func extract(page []byte, pageURL, contentType string, opts Options) (Result, er
 		return Result{}, err
 	}
 	r := readabilityCandidate(doc, base)
-	t := trafilaturaCandidate(doc, base)
+	t := trafilaturaCandidate(doc, base, r.node)
 	r.body = CleanBody(r.body, opts.DropPatterns)
 	t.body = CleanBody(t.body, opts.DropPatterns)
 	best := choose(r, t)
@@ -205,6 +208,7 @@ func readabilityCandidate(doc *html.Node, base *url.URL) candidate {
 	if err != nil {
 		return c
 	}
+	c.node = art.Node
 	c.body = nodeToBody(art.Node, base)
 	c.meta = Result{
 		Title:    strings.TrimSpace(art.Title()),
@@ -219,13 +223,22 @@ func readabilityCandidate(doc *html.Node, base *url.URL) candidate {
 	return c
 }
 
-func trafilaturaCandidate(doc *html.Node, base *url.URL) candidate {
+// trafilaturaCandidate runs trafilatura with its fallbacks; readability, when
+// not nil, is our readability's output, handed over so trafilatura does not
+// run its own older copy of the same algorithm.
+func trafilaturaCandidate(doc *html.Node, base *url.URL, readability *html.Node) candidate {
 	c := candidate{name: "trafilatura"}
+	var fallback *trafilatura.FallbackCandidates
+	if readability != nil {
+		// Trafilatura edits the fallback tree it adopts; it gets its own copy.
+		fallback = &trafilatura.FallbackCandidates{Readability: dom.Clone(readability, true)}
+	}
 	res, err := trafilatura.ExtractDocument(doc, trafilatura.Options{
-		OriginalURL:     base,
-		EnableFallback:  true,
-		ExcludeComments: true,
-		HtmlDateMode:    trafilatura.Fast,
+		FallbackCandidates: fallback,
+		OriginalURL:        base,
+		EnableFallback:     true,
+		ExcludeComments:    true,
+		HtmlDateMode:       trafilatura.Fast,
 	})
 	if err != nil || res == nil {
 		return c

@@ -41,19 +41,24 @@ func restoreInline(body store.Body, doc *html.Node, base *url.URL) store.Body {
 			if c.Type != html.ElementNode {
 				continue
 			}
-			switch tagOf(c) {
+			switch tag := tagOf(c); tag {
 			case atom.Script, atom.Style, atom.Noscript, atom.Template, atom.Svg:
 				continue
 			case atom.P, atom.Li, atom.H1, atom.H2, atom.H3, atom.H4, atom.H5, atom.H6,
 				atom.Blockquote, atom.Dd, atom.Dt, atom.Td, atom.Th, atom.Figcaption, atom.Div:
-				if spans, ok := inlineSpans(c, base); ok {
-					k := squash(spansText(spans))
-					if _, wanted := want[k]; wanted {
-						if _, seen := found[k]; !seen {
-							found[k] = spans
-						}
-						continue
-					}
+				if tag == atom.Div && hasBlockChild(c) {
+					break
+				}
+				k := squash(rawText(c))
+				if _, wanted := want[k]; !wanted {
+					break
+				}
+				if _, seen := found[k]; seen {
+					continue
+				}
+				if spans, ok := inlineSpans(c, base); ok && squash(spansText(spans)) == k {
+					found[k] = spans
+					continue
 				}
 			}
 			walk(c, depth+1)
@@ -97,4 +102,41 @@ func squash(s string) string {
 		}
 		return r
 	}, s)
+}
+
+// hasBlockChild reports whether an element directly contains block elements,
+// in which case its own text is not one paragraph.
+func hasBlockChild(n *html.Node) bool {
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		if c.Type == html.ElementNode && isBlockElement(c, tagOf(c)) {
+			return true
+		}
+	}
+	return false
+}
+
+// rawText concatenates the text an element shows, skipping non-content elements.
+func rawText(n *html.Node) string {
+	var sb strings.Builder
+	var walk func(*html.Node, int)
+	walk = func(n *html.Node, depth int) {
+		if depth > maxDepth {
+			return
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			switch c.Type {
+			case html.TextNode:
+				sb.WriteString(c.Data)
+			case html.ElementNode:
+				switch tagOf(c) {
+				case atom.Script, atom.Style, atom.Noscript, atom.Template, atom.Svg, atom.Math,
+					atom.Button, atom.Select, atom.Textarea, atom.Iframe, atom.Object:
+					continue
+				}
+				walk(c, depth+1)
+			}
+		}
+	}
+	walk(n, 0)
+	return sb.String()
 }
