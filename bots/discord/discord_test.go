@@ -739,3 +739,16 @@ func TestErrorReplyIsEphemeral(t *testing.T) {
 		t.Errorf("error answer flags %v, want 64", data["flags"])
 	}
 }
+
+func TestHandlerPanicBecomesErrorReply(t *testing.T) {
+	e := newEnv(t, nil)
+	e.run(t, &recorder{reply: func(bots.Request) bots.Reply { panic("boom") }})
+	it, _ := e.srv.SlashCommand(guild, "status")
+	calls, err := e.srv.WaitResponses(it, 1, wait)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if data := decode(t, calls[0].Body)["data"].(map[string]any); data["flags"] != 64.0 || !strings.Contains(data["content"].(string), "went wrong") {
+		t.Errorf("answer %v", data)
+	}
+}

@@ -224,7 +224,7 @@ func (b *Bot) answer(ctx context.Context, h bots.Handler, i *discordgo.Interacti
 			return
 		}
 	}
-	reply := h.Handle(ctx, req)
+	reply := b.handle(ctx, h, req)
 	msgs := b.replyMessages(ctx, i, req, reply)
 	ephemeral := deferred || personalCommands[req.Command] || reply.Personal || reply.Error
 	for k := range msgs {
@@ -250,6 +250,17 @@ func (b *Bot) answer(ctx context.Context, h bots.Handler, i *discordgo.Interacti
 			b.log.Warn("discord: a notice could not be delivered", "user", n.UserID, "err", err)
 		}
 	}
+}
+
+// handle calls the handler; a panic in it becomes an error reply instead of ending the process.
+func (b *Bot) handle(ctx context.Context, h bots.Handler, req bots.Request) (reply bots.Reply) {
+	defer func() {
+		if p := recover(); p != nil {
+			b.log.Error("discord: command handler panicked", "command", req.Command, "panic", fmt.Sprint(p))
+			reply = bots.Reply{Blocks: bots.Text("Something went wrong on our side. Please try again later."), Error: true}
+		}
+	}()
+	return h.Handle(ctx, req)
 }
 
 // Texts shown when an article goes, or cannot go, to the reader's DMs.
