@@ -69,9 +69,9 @@ func (r rel) at(now time.Time) time.Time {
 // stated per status as the issue does: active/trialing need a future period end; past_due needs
 // a future grace end; canceled and expired never, whatever their dates say.
 func entitlementCases() []struct {
-	status       string
+	status        string
 	period, grace rel
-	want         bool
+	want          bool
 } {
 	type c = struct {
 		status        string
