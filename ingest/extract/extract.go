@@ -107,8 +107,13 @@ func extract(page []byte, pageURL, contentType string, opts Options) (Result, er
 	if err != nil {
 		return Result{}, err
 	}
-	r := readabilityCandidate(doc, base)
-	t := trafilaturaCandidate(doc, base, r.node)
+	var r, t candidate
+	if err := safely(func() { r = readabilityCandidate(doc, base) }); err != nil {
+		r = candidate{name: "readability"}
+	}
+	if err := safely(func() { t = trafilaturaCandidate(doc, base, r.node) }); err != nil {
+		t = candidate{name: "trafilatura"}
+	}
 	r.body = CleanBody(r.body, opts.DropPatterns)
 	t.body = CleanBody(t.body, opts.DropPatterns)
 	best := choose(r, t)
@@ -124,10 +129,55 @@ func extract(page []byte, pageURL, contentType string, opts Options) (Result, er
 		res.Body = restoreInline(best.body, doc, base)
 	}
 	res.Body = dropLeadingTitle(res.Body, res.Title)
+	res.Byline = cleanByline(res.Byline)
+	res.Title = trimSiteSuffix(res.Title, res.SiteName)
+	res.ImageURL = absoluteURL(base, res.ImageURL)
 	if len(res.Body) == 0 {
 		return res, ErrNoArticle
 	}
 	return res, nil
+}
+
+// safely runs fn, turning a panic inside a third-party extractor (hostile
+// markup has crashed such libraries before) into an error, so one bad page
+// cannot take the service down and the other extractor's result survives.
+func safely(fn func()) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("extract: extractor panicked: %v", p)
+		}
+	}()
+	fn()
+	return nil
+}
+
+// bylinePrefix is the "By" that pages put before author names.
+var bylinePrefix = regexp.MustCompile(`(?i)^(by|von|par|por|di|door)\s+`)
+
+// cleanByline trims a byline to the author names.
+func cleanByline(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	return bylinePrefix.ReplaceAllString(s, "")
+}
+
+// absoluteURL resolves ref against base; it returns "" for what cannot be
+// made an absolute http(s) URL.
+func absoluteURL(base *url.URL, ref string) string {
+	ref = strings.TrimSpace(ref)
+	if ref == "" {
+		return ""
+	}
+	u, err := url.Parse(ref)
+	if err != nil {
+		return ""
+	}
+	if base != nil {
+		u = base.ResolveReference(u)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return ""
+	}
+	return u.String()
 }
 
 // parsePage decodes and parses page, refusing trees too big to extract.
@@ -315,6 +365,20 @@ func mergeMeta(best candidate, all ...candidate) Result {
 		}
 	}
 	return res
+}
+
+// trimSiteSuffix drops " | Site Name" (or another separator) from a title
+// when it repeats the site name, which renderers show separately.
+func trimSiteSuffix(title, site string) string {
+	if site == "" {
+		return title
+	}
+	for _, sep := range titleSeparators {
+		if rest, ok := strings.CutSuffix(title, sep+site); ok && strings.TrimSpace(rest) != "" {
+			return strings.TrimSpace(rest)
+		}
+	}
+	return title
 }
 
 // titleSeparators split a page title from the site name appended to it.
