@@ -199,7 +199,7 @@ func (s *Store) StoryRefByURL(ctx context.Context, url string) (StoryRef, error)
 	if url == "" {
 		return StoryRef{}, fmt.Errorf("store: story by url: %w", ErrNotFound)
 	}
-	return s.storyRef(ctx, `SELECT id, origin, guid, content_hash FROM stories WHERE url = ? ORDER BY id LIMIT 1`, url)
+	return s.storyRef(ctx, `SELECT id, origin, guid, content_hash FROM stories WHERE url = ? AND url <> '' ORDER BY id LIMIT 1`, url) // the url <> '' term lets SQLite use the partial index
 }
 
 func (s *Store) storyRef(ctx context.Context, query string, args ...any) (StoryRef, error) {
