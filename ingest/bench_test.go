@@ -22,7 +22,7 @@ func benchFeeds(b *testing.B, s *site, n, perFeed int, etag bool) []FeedConfig {
 			tag = fmt.Sprintf(`"%d"`, f)
 		}
 		s.serve(path, "application/rss+xml", func() []byte { return body }, tag)
-		cfgs = append(cfgs, FeedConfig{URL: s.url(path), Interval: time.Minute, Backfill: -1})
+		cfgs = append(cfgs, FeedConfig{URL: s.url(path), Interval: time.Minute, Backfill: 0})
 	}
 	return cfgs
 }

@@ -41,8 +41,8 @@ type FeedConfig struct {
 	Headers map[string]string
 	// DropPatterns are regular expressions; a paragraph matching one is removed from the feed's stories.
 	DropPatterns []string
-	// Backfill is how many of the newest items are queued on the feed's first successful poll;
-	// 0 means DefaultBackfill and a negative value queues none. The rest are stored silently.
+	// Backfill is how many of the newest items are queued on the feed's first successful poll
+	// (0 queues none; configuration defaults it to DefaultBackfill). The rest are stored silently.
 	Backfill int
 	// FetchFull fetches each new item's article page even when the feed carries content.
 	FetchFull bool
@@ -119,8 +119,8 @@ func NewPoller(st *store.Store, pipe *Pipeline, cfg Config, logger *slog.Logger)
 		if fc.Interval <= 0 {
 			fc.Interval = cfg.DefaultInterval
 		}
-		if fc.Backfill == 0 {
-			fc.Backfill = DefaultBackfill
+		if fc.Backfill < 0 {
+			return nil, fmt.Errorf("ingest: ingest.feeds[%d].backfill: must not be negative, got %d", i, fc.Backfill)
 		}
 		fs := &feedState{cfg: fc}
 		for j, pat := range fc.DropPatterns {
@@ -391,7 +391,7 @@ func (p *Poller) fetchAndProcess(ctx context.Context, fs *feedState, f store.Fee
 	inputs := feedInputs(parsed, r.finalURL, "feed:"+fmt.Sprint(f.ID), f.ID)
 	backfill := len(inputs)
 	if f.NeverPolled() {
-		backfill = max(fs.cfg.Backfill, 0)
+		backfill = fs.cfg.Backfill
 	}
 	// inputs are newest first; store oldest first so posting order follows publication order.
 	for i := len(inputs) - 1; i >= 0; i-- {

@@ -141,7 +141,7 @@ func TestPollExcerptFeedFetchesArticle(t *testing.T) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Write(page)
 	})
-	cfg := Config{Feeds: []FeedConfig{{URL: s.url("/members/feed"), Name: "members", Headers: map[string]string{"Cookie": "session=members-only"}}}}
+	cfg := Config{Feeds: []FeedConfig{{URL: s.url("/members/feed"), Backfill: 1, Name: "members", Headers: map[string]string{"Cookie": "session=members-only"}}}}
 	e.pollOnce(t, e.poller(t, cfg))
 	got := e.stories(t)
 	if len(got) != 1 {
@@ -193,7 +193,7 @@ func TestConditionalGet(t *testing.T) {
 		w.Header().Set("Last-Modified", lm)
 		w.Write(rssFeed([4]string{"Two", "g2", "https://news.example/two", longStory("two")}))
 	})
-	p := e.poller(t, Config{DefaultInterval: time.Minute, Feeds: []FeedConfig{{URL: s.url("/etag")}, {URL: s.url("/lastmod")}}})
+	p := e.poller(t, Config{DefaultInterval: time.Minute, Feeds: []FeedConfig{{URL: s.url("/etag"), Backfill: 1}, {URL: s.url("/lastmod"), Backfill: 1}}})
 	rep := e.pollOnce(t, p)
 	if rep.Polled != 2 || rep.New != 2 || rep.NotModified != 0 {
 		t.Fatalf("first poll %+v", rep)
@@ -241,7 +241,7 @@ func TestRedirects(t *testing.T) {
 		http.Redirect(w, r, "/new", http.StatusPermanentRedirect)
 	})
 	s.handle("/temp", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/temp-target", http.StatusFound) })
-	p := e.poller(t, Config{DefaultInterval: time.Minute, Feeds: []FeedConfig{{URL: s.url("/old")}, {URL: s.url("/temp")}}})
+	p := e.poller(t, Config{DefaultInterval: time.Minute, Feeds: []FeedConfig{{URL: s.url("/old"), Backfill: 1}, {URL: s.url("/temp"), Backfill: 1}}})
 	e.pollOnce(t, p)
 	if f := e.feed(t, s.url("/old")); f.URL != s.url("/new") {
 		t.Fatalf("permanent redirects: url = %q, want %q", f.URL, s.url("/new"))
@@ -374,11 +374,11 @@ func TestFirstPollBackfill(t *testing.T) {
 		t.Fatalf("second poll %+v, queued %v", rep, e.q.titles())
 	}
 
-	// Backfill < 0 queues nothing on the first poll.
+	// Backfill 0 queues nothing on the first poll.
 	e2 := newEnv(t, HTTPOptions{})
-	rep = e2.pollOnce(t, e2.poller(t, Config{Feeds: []FeedConfig{{URL: s.url("/feed"), Backfill: -1}}}))
+	rep = e2.pollOnce(t, e2.poller(t, Config{Feeds: []FeedConfig{{URL: s.url("/feed"), Backfill: 0}}}))
 	if rep.New != 6 || rep.Queued != 0 {
-		t.Fatalf("backfill -1: %+v", rep)
+		t.Fatalf("backfill 0: %+v", rep)
 	}
 }
 
@@ -388,7 +388,7 @@ func TestChangedItemAndChangingGUIDs(t *testing.T) {
 	var cur atomic.Value
 	cur.Store(rssFeed([4]string{"Bridge vote", "guid-1", "https://news.example/bridge", longStory("the bridge")}))
 	s.serve("/feed", "application/rss+xml", func() []byte { return cur.Load().([]byte) }, "")
-	p := e.poller(t, Config{DefaultInterval: time.Minute, Feeds: []FeedConfig{{URL: s.url("/feed")}}})
+	p := e.poller(t, Config{DefaultInterval: time.Minute, Feeds: []FeedConfig{{URL: s.url("/feed"), Backfill: 1}}})
 	e.pollOnce(t, p)
 	first := e.stories(t)[0]
 
@@ -428,7 +428,7 @@ func TestSameStoryInTwoFeeds(t *testing.T) {
 	b := rssFeed([4]string{"Shared story", "b-77", "https://NEWS.example/shared?utm_source=twitter&utm_medium=social#top", longStory("shared, as feed B tells it")})
 	s.serve("/a", "application/rss+xml", func() []byte { return a }, "")
 	s.serve("/b", "application/rss+xml", func() []byte { return b }, "")
-	p := e.poller(t, Config{Concurrency: 1, Feeds: []FeedConfig{{URL: s.url("/a")}, {URL: s.url("/b")}}})
+	p := e.poller(t, Config{Concurrency: 1, Feeds: []FeedConfig{{URL: s.url("/a"), Backfill: 1}, {URL: s.url("/b"), Backfill: 1}}})
 	rep := e.pollOnce(t, p)
 	if rep.New != 1 || rep.Queued != 1 || len(e.stories(t)) != 1 {
 		t.Fatalf("%+v, %d stories", rep, len(e.stories(t)))
@@ -490,6 +490,7 @@ func TestNewPollerValidates(t *testing.T) {
 		{Config{Feeds: []FeedConfig{{URL: "ftp://x.example/feed"}}}, "ingest.feeds[0].url"},
 		{Config{Feeds: []FeedConfig{{URL: "https://x.example/a"}, {URL: "https://x.example/a"}}}, "ingest.feeds[1].url"},
 		{Config{Feeds: []FeedConfig{{URL: "https://x.example/a", DropPatterns: []string{"ok", "("}}}}, "ingest.feeds[0].drop_patterns[1]"},
+		{Config{Feeds: []FeedConfig{{URL: "https://x.example/a", Backfill: -1}}}, "ingest.feeds[0].backfill"},
 	}
 	for _, tt := range tests {
 		_, err := NewPoller(e.st, e.pipe, tt.cfg, nil)
