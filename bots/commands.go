@@ -247,8 +247,8 @@ func (c *Commands) link(ctx context.Context, req Request, code string) Reply {
 	rep.Blocks = Text(msg...)
 	if moved != nil {
 		rep.Notices = []Notice{{UserID: moved.UserID, Blocks: Text(
-			"Your " + c.site() + " subscription was just linked to another account, so full articles will no longer be sent here.",
-			"If that wasn't you, get a new link code from " + c.site() + " and link this account again.")}}
+			"Your "+c.site()+" subscription was just linked to another account, so full articles will no longer be sent here.",
+			"If that wasn't you, get a new link code from "+c.site()+" and link this account again.")}}
 	}
 	c.log.Info("account linked", "platform", req.Platform, "subscription", sub.ID, "moved", moved != nil)
 	return rep
@@ -391,7 +391,7 @@ func (c *Commands) story(ctx context.Context, req Request, arg string) Reply {
 	}
 	if !sub.EntitledAt(c.st.Now()) {
 		return Reply{Personal: true, Stories: []StoryCard{card}, Blocks: Text(
-			"Your subscription is "+strings.ReplaceAll(sub.Status, "_", " ")+" right now, so I can't send the full article. "+c.subscribeHint())}
+			"Your subscription is " + strings.ReplaceAll(sub.Status, "_", " ") + " right now, so I can't send the full article. " + c.subscribeHint())}
 	}
 	rep := Reply{Personal: true, Article: ArticleMessages(st, req.Limits)}
 	if !req.Private {
