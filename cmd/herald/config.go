@@ -150,7 +150,7 @@ func DefaultConfig() Config {
 			Timeout: dur(60 * time.Second), MaxSentences: 3, MaxChars: 600, InputTokens: 3000, MaxRetries: 3},
 		Telegram: TelegramConfig{APIURL: "https://api.telegram.org", PollTimeout: dur(30 * time.Second),
 			GlobalRate: 30, ChatRate: 1, ChatBurst: 3, ChannelPerMinute: 20},
-		Discord:  DiscordConfig{APIURL: "https://discord.com/api/v9/", GlobalRate: 45, ChannelPerSecond: 5},
+		Discord:  DiscordConfig{APIURL: "https://discord.com/api/v9/", GlobalRate: 45, ChannelPerSecond: 1},
 		Delivery: DeliveryConfig{Concurrency: 8, MaxAttempts: 8, PollInterval: dur(time.Second), ShutdownTimeout: dur(5 * time.Second)},
 		Links:    LinksConfig{CodeTTL: dur(15 * time.Minute), MaxAttempts: 5, AttemptWindow: dur(15 * time.Minute)},
 		API:      APIConfig{Listen: "127.0.0.1:8080"},
