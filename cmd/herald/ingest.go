@@ -1,0 +1,218 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/heraldnews/herald/bots"
+	"github.com/heraldnews/herald/ingest"
+	"github.com/heraldnews/herald/store"
+	"github.com/heraldnews/herald/summarize"
+)
+
+func init() {
+	register(&command{
+		name:    "ingest",
+		summary: "add one story now from an HTML page, a text file or a feed (its newest item), and queue it",
+		usage:   "[--json] FILE|URL|-",
+		flags: func(fs *flag.FlagSet, o *cmdOpts) {
+			fs.BoolVar(&o.jsonOut, "json", false, "print one JSON object with the story id and what happened")
+		},
+		run: runIngest,
+	})
+	register(&command{
+		name:    "preview",
+		summary: "show the cleaned text, summary and platform messages of an article without touching the database",
+		usage:   "[--json] FILE|URL|-",
+		flags: func(fs *flag.FlagSet, o *cmdOpts) {
+			fs.BoolVar(&o.jsonOut, "json", false, "print one JSON object (title, byline, published_at, text, summary, summarizer, …)")
+		},
+		run: runPreview,
+	})
+}
+
+// storyQueuer is implemented by an app that has its delivery engine wired.
+type storyQueuer interface{ Queuer() ingest.Queuer }
+
+func runIngest(ctx context.Context, e *env, o *cmdOpts, args []string) error {
+	if len(args) != 1 {
+		return usagef("want exactly one FILE, URL or - (standard input)")
+	}
+	cfg, err := e.loadConfig(o)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg.Log, e.stderr)
+	a, err := newApp(ctx, cfg, logger, appOptions{out: e.stdout})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	sum, _, err := buildSummarizer(cfg.Summarize, a.store, logger)
+	if err != nil {
+		return err
+	}
+	var q ingest.Queuer
+	if w, ok := any(a).(storyQueuer); ok {
+		q = w.Queuer()
+	}
+	if q == nil {
+		logger.Warn("no delivery engine wired: the story is stored and summarized but not queued")
+	}
+	pipe := ingest.NewPipeline(a.store, sum, q, ingest.PipelineOptions{Logger: logger, HTTP: httpOptions(cfg)})
+	inputs, err := loadInputs(ctx, pipe, e, args[0])
+	if err != nil {
+		return err
+	}
+	if len(inputs) > 1 {
+		logger.Info("feed has several items; ingesting the newest", "items", len(inputs))
+	}
+	// queue=true also makes the summary; with no Queuer wired nothing is queued.
+	st, res, err := pipe.Process(ctx, inputs[0], true)
+	if err != nil {
+		return err
+	}
+	outcome := map[store.UpsertResult]string{store.StoryCreated: "created", store.StoryUpdated: "updated", store.StoryUnchanged: "unchanged"}[res]
+	queued := res == store.StoryCreated && q != nil
+	if o.jsonOut {
+		return writeJSONLine(e.stdout, map[string]any{
+			"id": st.ID, "result": outcome, "queued": queued, "title": st.Title,
+			"has_full_text": st.HasFullText(), "extract_error": st.ExtractError, "summarizer": st.Summarizer,
+		})
+	}
+	fmt.Fprintf(e.stdout, "story %d %s: %s\n", st.ID, outcome, titleOr(st))
+	switch {
+	case st.ExtractError != "":
+		fmt.Fprintf(e.stdout, "no full text: %s\n", st.ExtractError)
+	case res != store.StoryCreated:
+		fmt.Fprintln(e.stdout, "already known: not queued again")
+	case queued:
+		fmt.Fprintln(e.stdout, "queued for delivery")
+	}
+	return nil
+}
+
+// previewLimits are neutral stand-ins for the platforms' DM sizes until their adapters are configured.
+var previewLimits = []struct {
+	platform string
+	limits   bots.Limits
+}{
+	{"telegram", bots.Limits{MaxText: 4096}},
+	{"discord", bots.Limits{MaxText: 2000}},
+}
+
+func runPreview(ctx context.Context, e *env, o *cmdOpts, args []string) error {
+	if len(args) != 1 {
+		return usagef("want exactly one FILE, URL or - (standard input)")
+	}
+	cfg, err := e.loadConfig(o)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg.Log, e.stderr)
+	// No cache: a preview must not write summaries to the database.
+	sum, _, err := buildSummarizer(cfg.Summarize, nil, logger)
+	if err != nil {
+		return err
+	}
+	pipe := ingest.NewPipeline(nil, sum, nil, ingest.PipelineOptions{Logger: logger, HTTP: httpOptions(cfg)})
+	inputs, err := loadInputs(ctx, pipe, e, args[0])
+	if err != nil {
+		return err
+	}
+	if len(inputs) > 1 {
+		fmt.Fprintf(e.stderr, "feed with %d items: previewing the newest\n", len(inputs))
+	}
+	st, err := pipe.Prepare(ctx, inputs[0])
+	if err != nil {
+		return err
+	}
+	var s summarize.Summary
+	var sumErr error
+	if st.HasFullText() {
+		if s, sumErr = pipe.Summarize(ctx, st); sumErr == nil {
+			st.Summary, st.Summarizer, st.SummaryModel = s.Text, s.Summarizer, s.Model
+		}
+	}
+	card := bots.PlainCard(bots.CardFromStory(st))
+	dms := map[string][]string{}
+	if st.HasFullText() {
+		for _, p := range previewLimits {
+			for _, m := range bots.ArticleMessages(st, neutralLimits(p.limits)) {
+				dms[p.platform] = append(dms[p.platform], bots.PlainText(m))
+			}
+		}
+	}
+	if o.jsonOut {
+		v := map[string]any{
+			"title": st.Title, "byline": st.Byline, "published_at": rfc3339(st.PublishedAt), "url": st.URL,
+			"image_url": st.ImageURL, "site_name": st.SiteName, "lang": st.Lang, "excerpt": st.Excerpt,
+			"text": st.Text, "summary": st.Summary, "summarizer": st.Summarizer, "model": st.SummaryModel,
+			"extract_error": st.ExtractError, "channel_post": card, "dm": dms,
+		}
+		if sumErr != nil {
+			v["summary_error"] = sumErr.Error()
+		}
+		return writeJSONLine(e.stdout, v)
+	}
+	printPreview(e.stdout, st, card, dms, sumErr)
+	return nil
+}
+
+// neutralLimits measures messages by the runes of their plain-text form.
+func neutralLimits(l bots.Limits) bots.Limits {
+	l.Measure = func(m bots.Message) int { return utf8.RuneCountInString(bots.PlainText(m)) }
+	return l
+}
+
+func rfc3339(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func printPreview(w io.Writer, st store.Story, card string, dms map[string][]string, sumErr error) {
+	section := func(title string) { fmt.Fprintf(w, "\n──── %s ────\n", title) }
+	fmt.Fprintf(w, "title      %s\n", titleOr(st))
+	for _, kv := range [][2]string{{"byline", st.Byline}, {"published", rfc3339(st.PublishedAt)}, {"url", st.URL}, {"image", st.ImageURL}, {"site", st.SiteName}} {
+		if kv[1] != "" {
+			fmt.Fprintf(w, "%-10s %s\n", kv[0], kv[1])
+		}
+	}
+	if st.ExtractError != "" {
+		fmt.Fprintf(w, "NO FULL TEXT: %s\n", st.ExtractError)
+		section("excerpt")
+		fmt.Fprintln(w, st.Excerpt)
+	} else {
+		section(fmt.Sprintf("text: %d blocks, %d characters", len(st.Body), utf8.RuneCountInString(st.Text)))
+		fmt.Fprintln(w, st.Text)
+	}
+	switch {
+	case sumErr != nil:
+		section("summary")
+		fmt.Fprintf(w, "(failed: %v)\n", sumErr)
+	case st.Summary != "":
+		by := st.Summarizer
+		if st.SummaryModel != "" {
+			by += ", " + st.SummaryModel
+		}
+		section("summary (" + by + ")")
+		fmt.Fprintln(w, st.Summary)
+	}
+	section("channel post (neutral form)")
+	fmt.Fprintln(w, card)
+	for _, p := range previewLimits {
+		msgs := dms[p.platform]
+		if len(msgs) == 0 {
+			continue
+		}
+		section(fmt.Sprintf("%s DM: %d message(s) of at most %d characters (neutral form)", p.platform, len(msgs), p.limits.MaxText))
+		fmt.Fprintln(w, strings.Join(msgs, "\n\n┈┈┈┈\n\n"))
+	}
+}
