@@ -118,6 +118,9 @@ func TestPollPublisherFeeds(t *testing.T) {
 			if ua := s.header(tt.path, "User-Agent"); !strings.Contains(ua, "Herald") {
 				t.Errorf("User-Agent = %q", ua)
 			}
+			if ae := s.header(tt.path, "Accept-Encoding"); !strings.Contains(ae, "gzip") {
+				t.Errorf("Accept-Encoding = %q: the feed was not served gzipped", ae)
+			}
 		})
 	}
 }
@@ -291,7 +294,11 @@ func TestPollFailures(t *testing.T) {
 			e := newEnv(t, HTTPOptions{})
 			s := newSite(t)
 			s.handle("/bad", tt.handler)
-			p := e.poller(t, Config{DefaultInterval: time.Minute, HTTP: HTTPOptions{Timeout: 200 * time.Millisecond},
+			timeout := 10 * time.Second
+			if tt.name == "timeout" {
+				timeout = 200 * time.Millisecond
+			}
+			p := e.poller(t, Config{DefaultInterval: time.Minute, HTTP: HTTPOptions{Timeout: timeout},
 				Feeds: []FeedConfig{{URL: s.url("/bad"), Name: "bad"}}})
 			rep := e.pollOnce(t, p)
 			f := e.feed(t, s.url("/bad"))
