@@ -57,17 +57,29 @@ func (b *Bot) Post(ctx context.Context, channel string, card bots.StoryCard) (bo
 // (only when there is one) and the story on the site. Nil (untyped) when empty, since a
 // typed nil would be sent as "null".
 func (b *Bot) keyboard(card bots.StoryCard) models.ReplyMarkup {
-	var rows [][]models.InlineKeyboardButton
+	var rows [][]urlButton
 	if card.HasFullText && card.StoryID > 0 && b.username != "" {
-		rows = append(rows, []models.InlineKeyboardButton{{Text: "Read the full article", URL: b.DeepLink("story_" + strconv.FormatInt(card.StoryID, 10))}})
+		rows = append(rows, []urlButton{{Text: "Read the full article", URL: b.DeepLink("story_" + strconv.FormatInt(card.StoryID, 10))}})
 	}
 	if u, ok := safeURL(card.URL); ok && strings.HasPrefix(u, "http") {
-		rows = append(rows, []models.InlineKeyboardButton{{Text: "Open on site", URL: u}})
+		rows = append(rows, []urlButton{{Text: "Open on site", URL: u}})
 	}
 	if len(rows) == 0 {
 		return nil
 	}
-	return &models.InlineKeyboardMarkup{InlineKeyboard: rows}
+	return &inlineKeyboard{InlineKeyboard: rows}
+}
+
+// inlineKeyboard is an inline keyboard of URL buttons only. The library's
+// models.InlineKeyboardButton always encodes an empty "copy_text" object next to the URL,
+// while the Bot API wants exactly one button type per button.
+type inlineKeyboard struct {
+	InlineKeyboard [][]urlButton `json:"inline_keyboard"`
+}
+
+type urlButton struct {
+	Text string `json:"text"`
+	URL  string `json:"url"`
 }
 
 func postRef(channel string, msg *models.Message) bots.Ref {

@@ -438,21 +438,8 @@ func (s *Server) send(method string, p map[string]string) (int, response) {
 		return fail(Failure{Code: 400, Description: "Bad Request: " + what + " is too long"})
 	}
 	if rm := p["reply_markup"]; rm != "" {
-		var kb models.InlineKeyboardMarkup
-		if err := json.Unmarshal([]byte(rm), &kb); err != nil {
-			return fail(Failure{Code: 400, Description: "Bad Request: can't parse reply keyboard markup JSON object"})
-		}
-		for _, row := range kb.InlineKeyboard {
-			for _, b := range row {
-				if b.Text == "" {
-					return fail(Failure{Code: 400, Description: "Bad Request: text buttons are unallowed in the inline keyboard"})
-				}
-				if b.URL != "" {
-					if u, err := url.Parse(b.URL); err != nil || u.Host == "" {
-						return fail(Failure{Code: 400, Description: "Bad Request: BUTTON_URL_INVALID"})
-					}
-				}
-			}
+		if desc := checkKeyboard(rm); desc != "" {
+			return fail(Failure{Code: 400, Description: "Bad Request: " + desc})
 		}
 	}
 	chat := chatFor(chatID)
@@ -543,6 +530,15 @@ func readParams(r *http.Request) (map[string]string, error) {
 	for k, v := range r.URL.Query() {
 		out[k] = v[0]
 	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<20))
+	if err != nil {
+		return out, err
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		// Methods without parameters come with an empty body (the library still labels it multipart).
+		return out, nil
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch ct {
 	case "multipart/form-data":
@@ -557,13 +553,6 @@ func readParams(r *http.Request) (map[string]string, error) {
 		}
 	case "application/json":
 		var obj map[string]json.RawMessage
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			return out, err
-		}
-		if len(bytes.TrimSpace(body)) == 0 {
-			return out, nil
-		}
 		if err := json.Unmarshal(body, &obj); err != nil {
 			return out, fmt.Errorf("can't parse JSON object: %w", err)
 		}
@@ -584,4 +573,42 @@ func readParams(r *http.Request) (map[string]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// checkKeyboard validates an inline keyboard: every button has a text and exactly one
+// button type, and URL buttons have an absolute URL. It returns the error description.
+func checkKeyboard(markup string) string {
+	var kb struct {
+		InlineKeyboard [][]map[string]json.RawMessage `json:"inline_keyboard"`
+	}
+	if err := json.Unmarshal([]byte(markup), &kb); err != nil {
+		return "can't parse reply keyboard markup JSON object"
+	}
+	for _, row := range kb.InlineKeyboard {
+		for _, b := range row {
+			var text string
+			if json.Unmarshal(b["text"], &text) != nil || text == "" {
+				return "can't parse inline keyboard button: text is empty"
+			}
+			types := 0
+			for k := range b {
+				switch k {
+				case "text", "icon_custom_emoji_id", "style":
+				default:
+					types++
+				}
+			}
+			if types != 1 {
+				return "can't parse inline keyboard button: exactly one of the optional fields must be used"
+			}
+			if raw, ok := b["url"]; ok {
+				var s string
+				_ = json.Unmarshal(raw, &s)
+				if u, err := url.Parse(s); err != nil || u.Host == "" {
+					return "BUTTON_URL_INVALID"
+				}
+			}
+		}
+	}
+	return ""
 }
