@@ -1,13 +1,17 @@
 package bots
 
 import (
+	"strings"
+
 	"github.com/heraldnews/herald/store"
 )
 
 // ArticleBlocks is a story as a full-article DM in neutral form: title, byline and date, link, then the body.
 func ArticleBlocks(s store.Story) store.Body {
-	title := store.Block{Kind: store.BlockHeading, Level: 1, Spans: []store.Span{{Text: s.Title, Bold: true}}}
-	out := store.Body{title}
+	var out store.Body
+	if strings.TrimSpace(s.Title) != "" {
+		out = append(out, store.Block{Kind: store.BlockHeading, Level: 1, Spans: []store.Span{{Text: s.Title, Bold: true}}})
+	}
 	meta := ""
 	if s.Byline != "" {
 		meta = s.Byline

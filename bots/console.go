@@ -88,7 +88,9 @@ func (c *Console) Send(ctx context.Context, to Recipient, msgs []Message) (Ref, 
 // PlainCard renders a story card as plain text.
 func PlainCard(card StoryCard) string {
 	var sb strings.Builder
-	sb.WriteString(card.Title + "\n\n")
+	if card.Title != "" {
+		sb.WriteString(card.Title + "\n\n")
+	}
 	if card.Summary != "" {
 		sb.WriteString(card.Summary + "\n\n")
 	}

@@ -84,7 +84,7 @@ func (s *Store) UpsertStory(ctx context.Context, st Story) (Story, UpsertResult,
 		var hash string
 		err := tx.QueryRowContext(ctx, `SELECT id, content_hash FROM stories WHERE origin = ? AND guid = ?`, st.Origin, st.GUID).Scan(&id, &hash)
 		if errors.Is(err, sql.ErrNoRows) && st.URL != "" {
-			err = tx.QueryRowContext(ctx, `SELECT id, content_hash FROM stories WHERE url = ? ORDER BY id LIMIT 1`, st.URL).Scan(&id, &hash)
+			err = tx.QueryRowContext(ctx, `SELECT id, content_hash FROM stories WHERE url = ? AND url <> '' ORDER BY id LIMIT 1`, st.URL).Scan(&id, &hash)
 		}
 		now := s.now()
 		switch {
