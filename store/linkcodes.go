@@ -210,25 +210,32 @@ func (s *Store) RedeemLinkCodeWithPolicy(ctx context.Context, pol LinkPolicy, pl
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
 		since := now - pol.Window.Milliseconds()
-		if _, err := tx.ExecContext(ctx, `DELETE FROM link_attempts WHERE platform = ? AND user_id = ? AND at <= ?`, platform, userID, since); err != nil {
-			return err
-		}
 		rows, err := tx.QueryContext(ctx, `SELECT at FROM link_attempts WHERE platform = ? AND user_id = ? ORDER BY at`, platform, userID)
 		if err != nil {
 			return err
 		}
-		var ats []int64
+		var ats []int64 // failed attempts inside the window
+		stale := false
 		for rows.Next() {
 			var at int64
 			if err := rows.Scan(&at); err != nil {
 				rows.Close()
 				return err
 			}
+			if at <= since {
+				stale = true
+				continue
+			}
 			ats = append(ats, at)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return err
+		}
+		if stale {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM link_attempts WHERE platform = ? AND user_id = ? AND at <= ?`, platform, userID, since); err != nil {
+				return err
+			}
 		}
 		if len(ats) >= pol.MaxAttempts {
 			// Refused until enough old attempts leave the window to bring the count below the limit.
@@ -288,10 +295,10 @@ func (s *Store) linkTx(ctx context.Context, tx *sql.Tx, subID int64, platform, u
 		old.UnreachableAt, old.UnreachableReason, old.UpdatedAt = time.Time{}, "", fromMS(now)
 		return old, nil, nil
 	default:
-		if _, err := tx.ExecContext(ctx, `DELETE FROM links WHERE id = ?`, old.ID); err != nil {
+		if err := skipPendingDMs(ctx, tx, old.ID, "link moved to another account", now); err != nil {
 			return Link{}, nil, err
 		}
-		if err := skipPendingDMs(ctx, tx, platform, old.UserID, "link moved to another account", now); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM links WHERE id = ?`, old.ID); err != nil {
 			return Link{}, nil, err
 		}
 		moved = &old

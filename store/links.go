@@ -94,10 +94,11 @@ func (s *Store) Unlink(ctx context.Context, platform, userID string) (Link, erro
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM links WHERE id = ?`, l.ID); err != nil {
+		if err := skipPendingDMs(ctx, tx, l.ID, "unlinked", s.now()); err != nil {
 			return err
 		}
-		return skipPendingDMs(ctx, tx, platform, userID, "unlinked", s.now())
+		_, err = tx.ExecContext(ctx, `DELETE FROM links WHERE id = ?`, l.ID)
+		return err
 	})
 	if err != nil {
 		return Link{}, fmt.Errorf("store: unlink: %w", err)
@@ -105,11 +106,12 @@ func (s *Store) Unlink(ctx context.Context, platform, userID string) (Link, erro
 	return l, nil
 }
 
-// skipPendingDMs settles the not-yet-claimed DMs of an account that lost its link. Rows already being
-// sent are left to the dispatcher, which re-checks the link before sending.
-func skipPendingDMs(ctx context.Context, tx *sql.Tx, platform, userID, reason string, now int64) error {
+// skipPendingDMs settles the not-yet-claimed DMs queued for a link that is about to be removed (it must
+// run before the delete, which clears their link_id). Rows already being sent are left to the
+// dispatcher, which re-checks the link before sending.
+func skipPendingDMs(ctx context.Context, tx *sql.Tx, linkID int64, reason string, now int64) error {
 	_, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'skipped', reason = ?, updated_at = ?
-		WHERE kind = 'dm' AND platform = ? AND target = ? AND state = 'pending'`, reason, now, platform, userID)
+		WHERE link_id = ? AND kind = 'dm' AND state = 'pending'`, reason, now, linkID)
 	return err
 }
 
