@@ -17,14 +17,22 @@ import (
 type rendered struct {
 	html  strings.Builder
 	plain strings.Builder
+	// measureOnly skips building the HTML when only the length is wanted (splitting measures often).
+	measureOnly bool
 }
 
 // tag writes markup, which takes no room in the parsed text.
-func (r *rendered) tag(s string) { r.html.WriteString(s) }
+func (r *rendered) tag(s string) {
+	if !r.measureOnly {
+		r.html.WriteString(s)
+	}
+}
 
 // text writes user-visible text, escaped for HTML.
 func (r *rendered) text(s string) {
-	r.html.WriteString(escape(s))
+	if !r.measureOnly {
+		r.html.WriteString(escape(s))
+	}
 	r.plain.WriteString(s)
 }
 
@@ -73,6 +81,11 @@ func safeURL(u string) (string, bool) {
 // renderMessage renders one neutral message, with its "(i/n)" marker when it is part of a split article.
 func renderMessage(m bots.Message) *rendered {
 	r := &rendered{}
+	renderMessageTo(r, m)
+	return r
+}
+
+func renderMessageTo(r *rendered, m bots.Message) {
 	renderBody(r, m.Blocks)
 	if m.Total > 1 {
 		if r.plain.Len() > 0 {
@@ -80,11 +93,15 @@ func renderMessage(m bots.Message) *rendered {
 		}
 		r.text(fmt.Sprintf("(%d/%d)", m.Part, m.Total))
 	}
-	return r
 }
 
-// measure is Limits.Measure: the length of the message as Telegram counts it.
-func measure(m bots.Message) int { return renderMessage(m).Len() }
+// measure is Limits.Measure: the length of the message as Telegram counts it, from the
+// same rendering pass that produces the HTML.
+func measure(m bots.Message) int {
+	r := &rendered{measureOnly: true}
+	renderMessageTo(r, m)
+	return r.Len()
+}
 
 func renderBody(r *rendered, body store.Body) {
 	var prev *store.Block

@@ -3,6 +3,7 @@ package telegram
 import (
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -261,5 +262,19 @@ func BenchmarkRenderArticle(b *testing.B) {
 	for b.Loop() {
 		r := renderMessage(msg)
 		_ = r.Len()
+	}
+}
+
+// BenchmarkArticleMessages splits the test article (doubled) with Telegram's Measure, as
+// the dispatcher does for every full-article DM.
+func BenchmarkArticleMessages(b *testing.B) {
+	title, body := loadArticle(b)
+	story := store.Story{Title: title, URL: "https://example.org/n4", Body: append(slices.Clone(body), body...)}
+	limits := bots.Limits{MaxText: MaxText, Measure: measure}
+	b.ReportAllocs()
+	for b.Loop() {
+		if len(bots.ArticleMessages(story, limits)) < 2 {
+			b.Fatal("not split")
+		}
 	}
 }

@@ -520,6 +520,9 @@ func TestRunCommands(t *testing.T) {
 	if _, err := e.srv.WaitCalls(ctx, "getUpdates", 1); err != nil {
 		t.Fatal(err)
 	}
+	if polls := e.srv.Calls("getUpdates"); polls[0].Params["timeout"] != "1" || polls[0].Params["allowed_updates"] != `["message"]` {
+		t.Errorf("getUpdates params = %v, want the configured 1s poll timeout and messages only", polls[0].Params)
+	}
 	if n := len(e.srv.Calls("deleteWebhook")); n != 1 {
 		t.Errorf("deleteWebhook calls = %d, want 1 before polling", n)
 	}

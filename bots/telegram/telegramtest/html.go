@@ -111,11 +111,14 @@ func parseAttrs(s string) (map[string]string, error) {
 			return out, nil
 		}
 		name, rest, ok := strings.Cut(s, "=")
+		name = strings.ToLower(strings.TrimSpace(name))
+		if strings.Trim(name, "abcdefghijklmnopqrstuvwxyz-") != "" {
+			return nil, fmt.Errorf("bad attribute name %q", name)
+		}
 		if !ok {
-			out[strings.ToLower(s)] = ""
+			out[name] = ""
 			return out, nil
 		}
-		name = strings.ToLower(strings.TrimSpace(name))
 		rest = strings.TrimLeft(rest, " ")
 		if rest == "" {
 			return nil, fmt.Errorf("empty attribute value")
