@@ -135,12 +135,7 @@ func New(ctx context.Context, cfg Config) (*Bot, error) {
 		logger = slog.Default()
 	}
 	b := &Bot{token: cfg.Token, cfg: cfg, log: logger.With("platform", "telegram")}
-	b.limits = bots.Limits{
-		MaxText: MaxText, Measure: measure,
-		GlobalRate: cfg.GlobalRate, GlobalBurst: cfg.GlobalBurst,
-		PerChatRate: cfg.PerChatRate, PerChatBurst: cfg.PerChatBurst,
-		PerChannelRate: cfg.PerChannelRate, PerChannelBurst: cfg.PerChannelBurst,
-	}
+	b.limits = PreviewLimits(cfg)
 
 	// The client must outlive a long poll, or every idle poll ends in a timeout error.
 	client := &http.Client{}
