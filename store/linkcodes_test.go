@@ -401,6 +401,33 @@ func TestUnlinkSkipsPendingDMs(t *testing.T) {
 	if state != "skipped" || reason != "unlinked" {
 		t.Fatalf("pending DM after unlink: %s %q", state, reason)
 	}
+
+	// A link moved to another account: the old account's pending DM is skipped, others' are not.
+	l2, _, err := s.RedeemLinkCode(ctx, "telegram", "u2", mustMint(t, s, sub.ID, "telegram"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := mustSub(t, s, "cus_2", "active", clock.Now().Add(time.Hour))
+	l3, _, err := s.RedeemLinkCode(ctx, "telegram", "u3", mustMint(t, s, other.ID, "telegram"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []Link{l2, l3} {
+		if _, err := s.write.Exec(`INSERT INTO deliveries (story_id, kind, platform, target, link_id, created_at, updated_at) VALUES (?, 'dm', 'telegram', ?, ?, ?, ?)`,
+			st.ID, l.UserID, l.ID, now, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, moved, err := s.RedeemLinkCode(ctx, "telegram", "u4", mustMint(t, s, sub.ID, "telegram")); err != nil || moved == nil || moved.UserID != "u2" {
+		t.Fatalf("move: %+v %v", moved, err)
+	}
+	for target, want := range map[string]string{"u2": "skipped", "u3": "pending"} {
+		var state string
+		s.read.QueryRow(`SELECT state FROM deliveries WHERE target = ?`, target).Scan(&state)
+		if state != want {
+			t.Errorf("%s: DM %s, want %s", target, state, want)
+		}
+	}
 }
 
 // seedSubscriptions fills n subscriptions, each linked on telegram as user "tg<i>", in one import.
