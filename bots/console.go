@@ -59,10 +59,21 @@ func (c *Console) Post(ctx context.Context, channel string, card StoryCard) (Ref
 	} else {
 		text = PlainCard(card)
 	}
+	var buttons []string
+	if card.HasFullText {
+		buttons = append(buttons, "[Read the full article]")
+	}
+	if card.URL != "" {
+		buttons = append(buttons, "[Open on site]")
+	}
 	id := strconv.FormatInt(c.seq.Add(1), 10)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	fmt.Fprintf(c.out, "──── %s: post to channel %s (story %d) ────\n%s\n\n", c.name, channel, card.StoryID, strings.TrimRight(text, "\n"))
+	fmt.Fprintf(c.out, "──── %s: post to channel %s (story %d) ────\n%s\n", c.name, channel, card.StoryID, strings.TrimRight(text, "\n"))
+	if len(buttons) > 0 {
+		fmt.Fprintf(c.out, "%s\n", strings.Join(buttons, " "))
+	}
+	fmt.Fprintln(c.out)
 	return Ref{ChatID: channel, MessageIDs: []string{id}}, nil
 }
 
@@ -107,11 +118,8 @@ func PlainCard(card StoryCard) string {
 	if card.URL != "" {
 		sb.WriteString(card.URL + "\n")
 	}
-	if card.HasFullText {
-		sb.WriteString("[Read the full article]")
-	}
 	if card.Summarizer != "" {
-		sb.WriteString(" (summary: " + card.Summarizer + ")")
+		sb.WriteString("(summary: " + card.Summarizer + ")")
 	}
 	return sb.String()
 }

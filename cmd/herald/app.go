@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
@@ -17,7 +18,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/heraldnews/herald/api"
+	"github.com/heraldnews/herald/bots"
+	"github.com/heraldnews/herald/bots/discord"
+	"github.com/heraldnews/herald/bots/telegram"
+	"github.com/heraldnews/herald/ingest"
 	"github.com/heraldnews/herald/store"
+	"github.com/heraldnews/herald/summarize"
 )
 
 type appOptions struct {
@@ -27,27 +33,92 @@ type appOptions struct {
 
 // app is Herald wired together: the one place that builds concrete types from the config.
 type app struct {
-	cfg     Config
-	opts    appOptions
-	logger  *slog.Logger
-	store   *store.Store
-	reg     *prometheus.Registry
-	api     *api.Server
-	tmpDir  string // dry run: holds the throwaway database
-	closers []func() error
+	cfg    Config
+	opts   appOptions
+	logger *slog.Logger
+	store  *store.Store
+	reg    *prometheus.Registry
+	tmpDir string // dry run: holds the throwaway database
+
+	summarizer  summarize.Summarizer
+	metrics     *bots.Metrics
+	platforms   []bots.Platform
+	dispatchers []*bots.Dispatcher
+	queuer      *bots.Queuer
+	pipeline    *ingest.Pipeline
+	poller      *ingest.Poller
+	commands    *bots.Commands
+	api         *api.Server
+	stopSample  func()
+	mountLater  []mount
 }
 
-func newApp(ctx context.Context, cfg Config, logger *slog.Logger, opts appOptions) (*app, error) {
-	a := &app{cfg: cfg, opts: opts, logger: logger, reg: prometheus.NewRegistry()}
+func newApp(ctx context.Context, cfg Config, logger *slog.Logger, opts appOptions) (a *app, err error) {
+	a = &app{cfg: cfg, opts: opts, logger: logger, reg: prometheus.NewRegistry()}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
 	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if err := a.openStore(ctx); err != nil {
 		return nil, err
 	}
-	a.api = api.New(api.Options{
-		Store: a.store, Token: cfg.API.Token, Logger: logger, Gatherer: a.reg,
-		TelegramBotUsername: cfg.Telegram.BotUsername,
+	if opts.dryRun && len(a.cfg.Ingest.Feeds) == 0 {
+		if err := a.useSample(ctx); err != nil {
+			return nil, err
+		}
+	}
+	sum, check, err := buildSummarizer(a.cfg.Summarize, a.store, logger)
+	if err != nil {
+		return nil, err
+	}
+	if check != nil {
+		if err := check(ctx); err != nil {
+			if errors.Is(err, errConfig) {
+				return nil, err
+			}
+			logger.Warn("summarize: model check failed; stories will get extractive summaries until the model answers", "err", err)
+		}
+	}
+	a.summarizer = sum
+	if a.metrics, err = bots.NewMetrics(a.reg); err != nil {
+		return nil, err
+	}
+	if err := a.buildPlatforms(ctx); err != nil {
+		return nil, err
+	}
+	a.buildDelivery()
+	if err := a.buildIngest(); err != nil {
+		return nil, err
+	}
+	a.commands = bots.NewCommands(a.store, bots.CommandOptions{
+		SiteName: a.cfg.Links.SiteName, SubscribeURL: a.cfg.Links.SubscribeURL, Logger: logger,
+		LinkPolicy: store.LinkPolicy{MaxAttempts: a.cfg.Links.MaxAttempts, Window: a.cfg.Links.AttemptWindow.Duration},
 	})
+	username := a.cfg.Telegram.BotUsername
+	for _, p := range a.platforms {
+		if tg, ok := p.(*telegram.Bot); ok {
+			username = tg.Username()
+			if a.cfg.Telegram.WebhookURL != "" {
+				u, _ := url.Parse(a.cfg.Telegram.WebhookURL)
+				a.mountLater = append(a.mountLater, mount{pattern: "POST " + u.Path, h: tg.WebhookHandler()})
+			}
+		}
+	}
+	a.api = api.New(api.Options{
+		Store: a.store, Token: a.cfg.API.Token, Logger: logger, Gatherer: a.reg, Pusher: a.pipeline,
+		TelegramBotUsername: username,
+	})
+	for _, m := range a.mountLater {
+		a.api.Handle(m.pattern, m.h)
+	}
 	return a, nil
+}
+
+type mount struct {
+	pattern string
+	h       http.Handler
 }
 
 // openStore opens the configured database; a dry run works on a throwaway copy so that
@@ -72,7 +143,7 @@ func (a *app) openStore(ctx context.Context) error {
 				return err
 			}
 		}
-		a.logger.Info("dry run: using a throwaway copy of the database", "source", path)
+		a.logger.Info("dry run: working on a throwaway copy of the database", "source", path)
 		path = tmp
 	}
 	st, err := store.Open(path)
@@ -83,12 +154,154 @@ func (a *app) openStore(ctx context.Context) error {
 	return nil
 }
 
-// RunOnce runs one ingest and delivery cycle.
-func (a *app) RunOnce(ctx context.Context) error {
+// useSample points a dry run with no feeds at the sample newsroom, a demo channel and a demo subscriber.
+func (a *app) useSample(ctx context.Context) error {
+	feedURL, stop, err := startSampleSite()
+	if err != nil {
+		return err
+	}
+	a.stopSample = stop
+	two := 2
+	a.cfg.Ingest.Feeds = []FeedConfig{{URL: feedURL, Name: "The Harbour Ledger (sample)", Interval: a.cfg.Ingest.Interval, Backfill: &two}}
+	if len(a.cfg.Telegram.Channels) == 0 && len(a.cfg.Discord.Channels) == 0 {
+		a.cfg.Telegram.Channels = []string{sampleChannel}
+	}
+	a.logger.Info("dry run: no feeds configured, using the sample newsroom feed", "feed", feedURL, "channel", sampleChannel, "demo_reader", sampleReaderID)
+	return seedSampleReader(ctx, a.store)
+}
+
+// buildPlatforms connects to each platform that has a token, or stands a console printer in for it in a dry run.
+func (a *app) buildPlatforms(ctx context.Context) error {
+	tc, dc := a.cfg.Telegram, a.cfg.Discord
+	if a.opts.dryRun {
+		if tc.Token != "" || len(tc.Channels) > 0 {
+			c := bots.NewConsole("telegram", a.opts.out, telegram.PreviewLimits(a.telegramConfig()))
+			c.RenderCard, c.RenderMessage = telegram.RenderCard, telegram.RenderMessage
+			a.platforms = append(a.platforms, c)
+		}
+		if dc.Token != "" || len(dc.Channels) > 0 {
+			l := bots.Limits{MaxText: discord.MaxContent, Measure: discord.Measure, GlobalRate: dc.GlobalRate, GlobalBurst: int(dc.GlobalRate),
+				PerChatRate: 1, PerChatBurst: 5, PerChannelRate: dc.ChannelPerSecond, PerChannelBurst: 5}
+			c := bots.NewConsole("discord", a.opts.out, l)
+			c.RenderCard = func(card bots.StoryCard) string { return bots.PlainCard(card) }
+			c.RenderMessage = discord.Render
+			a.platforms = append(a.platforms, c)
+		}
+		return nil
+	}
+	if tc.Token == "" {
+		a.logger.Info("telegram disabled: no token (set HERALD_TELEGRAM_TOKEN)", "channels", len(tc.Channels))
+	} else {
+		tg, err := telegram.New(ctx, a.telegramConfig())
+		if err != nil {
+			return err
+		}
+		a.platforms = append(a.platforms, tg)
+	}
+	if dc.Token == "" {
+		a.logger.Info("discord disabled: no token (set HERALD_DISCORD_TOKEN)", "channels", len(dc.Channels))
+	} else {
+		d, err := discord.New(ctx, discord.Config{
+			Token: dc.Token, APIURL: dc.APIURL, ApplicationID: dc.ApplicationID, GuildID: dc.GuildID, Logger: a.logger,
+			GlobalRate: dc.GlobalRate, GlobalBurst: int(dc.GlobalRate), PerChannelRate: dc.ChannelPerSecond, PerChannelBurst: 5,
+			Autocomplete: a.autocomplete,
+		})
+		if err != nil {
+			return err
+		}
+		a.platforms = append(a.platforms, d)
+	}
 	return nil
 }
 
-// Run serves until ctx ends, then shuts down in order within delivery.shutdown_timeout.
+func (a *app) telegramConfig() telegram.Config {
+	tc := a.cfg.Telegram
+	return telegram.Config{
+		Token: tc.Token, APIURL: tc.APIURL, BotUsername: tc.BotUsername, PollTimeout: tc.PollTimeout.Duration,
+		WebhookURL: tc.WebhookURL, WebhookSecret: tc.WebhookSecret, Logger: a.logger,
+		GlobalRate: tc.GlobalRate, GlobalBurst: int(tc.GlobalRate), PerChatRate: tc.ChatRate, PerChatBurst: tc.ChatBurst,
+		PerChannelRate: tc.ChannelPerMinute / 60, PerChannelBurst: 3,
+	}
+}
+
+// autocomplete offers recent story titles for Discord's /story option.
+func (a *app) autocomplete(ctx context.Context, prefix string) []discord.Choice {
+	stories, err := a.store.RecentStoryTitles(ctx, prefix, 25)
+	if err != nil {
+		a.logger.Warn("autocomplete", "err", err)
+		return nil
+	}
+	out := make([]discord.Choice, 0, len(stories))
+	for _, s := range stories {
+		name := fmt.Sprintf("%d · %s", s.ID, s.Title)
+		if r := []rune(name); len(r) > 100 {
+			name = string(r[:99]) + "…"
+		}
+		out = append(out, discord.Choice{Name: name, Value: fmt.Sprint(s.ID)})
+	}
+	return out
+}
+
+func (a *app) buildDelivery() {
+	qc := bots.QueuerConfig{Channels: map[string][]string{"telegram": a.cfg.Telegram.Channels, "discord": a.cfg.Discord.Channels}}
+	var wakers []bots.Waker
+	for _, p := range a.platforms {
+		d := bots.NewDispatcher(a.store, p, bots.DispatcherConfig{
+			Concurrency: a.cfg.Delivery.Concurrency, MaxAttempts: a.cfg.Delivery.MaxAttempts,
+			PollInterval: a.cfg.Delivery.PollInterval.Duration, ShutdownGrace: a.cfg.Delivery.ShutdownTimeout.Duration,
+		}, a.logger, a.metrics)
+		a.dispatchers = append(a.dispatchers, d)
+		wakers = append(wakers, d)
+		qc.Platforms = append(qc.Platforms, p.Name())
+	}
+	a.queuer = bots.NewQueuer(a.store, qc, a.logger, a.metrics, wakers...)
+}
+
+func (a *app) buildIngest() error {
+	a.pipeline = ingest.NewPipeline(a.store, a.summarizer, a.queuer, ingest.PipelineOptions{HTTP: httpOptions(a.cfg), Logger: a.logger})
+	ic := ingest.Config{Concurrency: a.cfg.Ingest.Concurrency, DisableAfter: a.cfg.Ingest.DisableAfter,
+		DefaultInterval: a.cfg.Ingest.Interval.Duration, HTTP: httpOptions(a.cfg)}
+	for _, f := range a.cfg.Ingest.Feeds {
+		backfill := *f.Backfill
+		if backfill == 0 {
+			backfill = -1 // config 0 means "queue nothing on the first poll"
+		}
+		ic.Feeds = append(ic.Feeds, ingest.FeedConfig{URL: f.URL, Name: f.Name, Interval: f.Interval.Duration,
+			Headers: f.Headers, DropPatterns: f.DropPatterns, Backfill: backfill, FetchFull: f.FetchFull})
+	}
+	p, err := ingest.NewPoller(a.store, a.pipeline, ic, a.logger)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errConfig, err)
+	}
+	a.poller = p
+	return nil
+}
+
+// Queuer is the delivery queue, for commands that add stories (herald ingest).
+func (a *app) Queuer() ingest.Queuer { return a.queuer }
+
+// RunOnce runs one ingest and delivery cycle: poll every due feed, then deliver everything due.
+func (a *app) RunOnce(ctx context.Context) error {
+	rep, err := a.poller.PollOnce(ctx)
+	if err != nil {
+		return err
+	}
+	a.logger.Info("ingest cycle done", "polled", rep.Polled, "not_modified", rep.NotModified, "failed", rep.Failed,
+		"new", rep.New, "queued", rep.Queued)
+	total := 0
+	for _, d := range a.dispatchers {
+		n, err := d.RunOnce(ctx)
+		total += n
+		if err != nil {
+			return err
+		}
+	}
+	a.logger.Info("delivery cycle done", "handled", total)
+	return nil
+}
+
+// Run serves until ctx ends, then shuts down: receiving and ingest stop at once, in-flight
+// sends get delivery.shutdown_timeout to finish, and what did not finish is released for the next start.
 func (a *app) Run(ctx context.Context) error {
 	ln, err := net.Listen("tcp", a.cfg.API.Listen)
 	if err != nil {
@@ -96,15 +309,33 @@ func (a *app) Run(ctx context.Context) error {
 	}
 	srv := &http.Server{Handler: a.api, ReadHeaderTimeout: 10 * time.Second}
 	a.logger.Info("operator API listening", "addr", ln.Addr().String())
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	var wg sync.WaitGroup
-	errc := make(chan error, 4)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			errc <- fmt.Errorf("api: %w", err)
+	errc := make(chan error, 8)
+	start := func(name string, f func(context.Context) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(runCtx); err != nil && runCtx.Err() == nil {
+				errc <- fmt.Errorf("%s: %w", name, err)
+			}
+		}()
+	}
+	start("api", func(context.Context) error {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return err
 		}
-	}()
+		return nil
+	})
+	start("ingest", a.poller.Run)
+	for i, p := range a.platforms {
+		start(p.Name()+" dispatcher", a.dispatchers[i].Run)
+		start(p.Name(), func(ctx context.Context) error { return p.Run(ctx, a.commands) })
+	}
+	a.logger.Info("herald running", "platforms", len(a.platforms), "feeds", len(a.cfg.Ingest.Feeds), "dry_run", a.opts.dryRun)
+
 	var runErr error
 	select {
 	case <-ctx.Done():
@@ -112,20 +343,29 @@ func (a *app) Run(ctx context.Context) error {
 	case runErr = <-errc:
 		a.logger.Error("component failed, shutting down", "err", runErr)
 	}
-	shutCtx, cancel := context.WithTimeout(context.Background(), a.cfg.Delivery.ShutdownTimeout.Duration)
-	defer cancel()
+	cancel()
+	grace := a.cfg.Delivery.ShutdownTimeout.Duration
+	shutCtx, stop := context.WithTimeout(context.Background(), grace)
+	defer stop()
 	if err := srv.Shutdown(shutCtx); err != nil {
 		a.logger.Warn("api shutdown", "err", err)
 	}
-	wg.Wait()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		a.logger.Info("stopped")
+	case <-time.After(grace + time.Second):
+		a.logger.Warn("shutdown timed out; unfinished sends will be resent at most once on the next start")
+	}
 	return runErr
 }
 
-// Close releases everything the app opened, in reverse order.
+// Close releases everything the app opened.
 func (a *app) Close() error {
 	var errs []error
-	for i := len(a.closers) - 1; i >= 0; i-- {
-		errs = append(errs, a.closers[i]())
+	if a.stopSample != nil {
+		a.stopSample()
 	}
 	if a.store != nil {
 		errs = append(errs, a.store.Close())
