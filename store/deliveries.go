@@ -59,6 +59,9 @@ type PostTarget struct {
 type QueueResult struct {
 	Posts int64 // post rows created
 	DMs   int64 // dm rows created
+	// PostsByPlatform and DMsByPlatform split the counts by platform.
+	PostsByPlatform map[string]int64
+	DMsByPlatform   map[string]int64
 	// AlreadyQueued is true when the story had been queued before; nothing was added.
 	AlreadyQueued bool
 	// NoFullText is true when the story has no extracted text, so no DMs were queued.
@@ -93,6 +96,7 @@ func scanDelivery(r scanner) (Delivery, error) {
 func (s *Store) QueueStory(ctx context.Context, storyID int64, posts []PostTarget, dmPlatforms []string) (QueueResult, error) {
 	var res QueueResult
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res = QueueResult{PostsByPlatform: map[string]int64{}, DMsByPlatform: map[string]int64{}}
 		var pub, queued int64
 		var extractErr string
 		var hasBody bool
@@ -117,24 +121,29 @@ func (s *Store) QueueStory(ctx context.Context, storyID int64, posts []PostTarge
 			}
 			n, _ := r.RowsAffected()
 			res.Posts += n
+			if n > 0 {
+				res.PostsByPlatform[p.Platform] += n
+			}
 		}
 		res.NoFullText = extractErr != "" || !hasBody
-		if !res.NoFullText && len(dmPlatforms) > 0 {
-			args := []any{storyID, pub, now, now}
-			for _, p := range dmPlatforms {
-				args = append(args, p)
+		for _, p := range dmPlatforms {
+			if res.NoFullText {
+				break
 			}
-			args = append(args, now, now)
 			r, err := tx.ExecContext(ctx, `INSERT INTO deliveries (story_id, kind, platform, target, link_id, published_at, created_at, updated_at)
 				SELECT ?, 'dm', l.platform, l.user_id, l.id, ?, ?, ?
 				FROM links l JOIN subscriptions s ON s.id = l.subscription_id
-				WHERE l.platform IN (`+placeholders(len(dmPlatforms))+`) AND l.unreachable_at = 0 AND l.paused = 0 AND `+entitledSQL("s.")+`
+				WHERE l.platform = ? AND l.unreachable_at = 0 AND l.paused = 0 AND `+entitledSQL("s.")+`
 				ORDER BY l.id
-				ON CONFLICT DO NOTHING`, args...)
+				ON CONFLICT DO NOTHING`, storyID, pub, now, now, p, now, now)
 			if err != nil {
 				return err
 			}
-			res.DMs, _ = r.RowsAffected()
+			n, _ := r.RowsAffected()
+			res.DMs += n
+			if n > 0 {
+				res.DMsByPlatform[p] += n
+			}
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE stories SET queued_at = ? WHERE id = ?`, now, storyID)
 		return err
@@ -252,14 +261,15 @@ func (s *Store) finish(ctx context.Context, op string, id int64, set string, arg
 // joinIDs appends new message ids to the stored comma-separated list in SQL.
 const appendIDs = `message_ids = CASE WHEN message_ids = '' OR ? = '' THEN message_ids || ? ELSE message_ids || ',' || ? END`
 
-// RecordPartsSent records parts of a split DM that the platform acknowledged, so they are never
-// sent again, and remembers the DM chat id on the reader's link for reuse.
-func (s *Store) RecordPartsSent(ctx context.Context, id int64, messageIDs []string, chatID string) error {
-	if len(messageIDs) == 0 {
+// RecordPartsSent records that the platform acknowledged parts more of a split DM (with
+// their message ids, if it gave any), so they are never sent again, and remembers the DM chat id
+// on the reader's link for reuse.
+func (s *Store) RecordPartsSent(ctx context.Context, id int64, parts int, messageIDs []string, chatID string) error {
+	if parts <= 0 {
 		return nil
 	}
 	ids := strings.Join(messageIDs, ",")
-	if err := s.finish(ctx, "record parts sent", id, `parts_sent = parts_sent + ?, `+appendIDs, len(messageIDs), ids, ids, ids); err != nil {
+	if err := s.finish(ctx, "record parts sent", id, `parts_sent = parts_sent + ?, `+appendIDs, parts, ids, ids, ids); err != nil {
 		return err
 	}
 	return s.rememberDMChat(ctx, id, chatID)

@@ -233,7 +233,7 @@ func TestDeliveryTransitions(t *testing.T) {
 		t.Fatalf("claimed %d", len(ds))
 	}
 	d := ds[0]
-	if err := s.RecordPartsSent(ctx, d.ID, []string{"p1", "p2"}, "dmchan"); err != nil {
+	if err := s.RecordPartsSent(ctx, d.ID, 2, []string{"p1", "p2"}, "dmchan"); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.MarkSent(ctx, d.ID, []string{"p3"}, "dmchan"); err != nil {
