@@ -29,6 +29,10 @@ import (
 type appOptions struct {
 	dryRun bool
 	out    io.Writer // where the dry-run printer writes
+	// offline builds the store, summarizer, queue and pipeline without connecting to any platform
+	// (for `herald ingest`): stories are queued for the platforms that have tokens, and the
+	// running `herald serve` delivers them.
+	offline bool
 }
 
 // app is Herald wired together: the one place that builds concrete types from the config.
@@ -51,6 +55,8 @@ type app struct {
 	api         *api.Server
 	stopSample  func()
 	mountLater  []mount
+	// queuePlatforms are the platforms stories are queued for.
+	queuePlatforms []string
 }
 
 func newApp(ctx context.Context, cfg Config, logger *slog.Logger, opts appOptions) (a *app, err error) {
@@ -73,7 +79,7 @@ func newApp(ctx context.Context, cfg Config, logger *slog.Logger, opts appOption
 	if err != nil {
 		return nil, err
 	}
-	if check != nil {
+	if check != nil && !opts.offline {
 		if err := check(ctx); err != nil {
 			if errors.Is(err, errConfig) {
 				return nil, err
@@ -85,8 +91,10 @@ func newApp(ctx context.Context, cfg Config, logger *slog.Logger, opts appOption
 	if a.metrics, err = bots.NewMetrics(a.reg); err != nil {
 		return nil, err
 	}
-	if err := a.buildPlatforms(ctx); err != nil {
-		return nil, err
+	if !opts.offline {
+		if err := a.buildPlatforms(ctx); err != nil {
+			return nil, err
+		}
 	}
 	a.buildDelivery()
 	if err := a.buildIngest(); err != nil {
@@ -254,6 +262,15 @@ func (a *app) buildDelivery() {
 		wakers = append(wakers, d)
 		qc.Platforms = append(qc.Platforms, p.Name())
 	}
+	if a.opts.offline {
+		if a.cfg.Telegram.Token != "" {
+			qc.Platforms = append(qc.Platforms, "telegram")
+		}
+		if a.cfg.Discord.Token != "" {
+			qc.Platforms = append(qc.Platforms, "discord")
+		}
+	}
+	a.queuePlatforms = qc.Platforms
 	a.queuer = bots.NewQueuer(a.store, qc, a.logger, a.metrics, wakers...)
 }
 
@@ -276,9 +293,6 @@ func (a *app) buildIngest() error {
 	a.poller = p
 	return nil
 }
-
-// Queuer is the delivery queue, for commands that add stories (herald ingest).
-func (a *app) Queuer() ingest.Queuer { return a.queuer }
 
 // RunOnce runs one ingest and delivery cycle: poll every due feed, then deliver everything due.
 func (a *app) RunOnce(ctx context.Context) error {

@@ -36,9 +36,6 @@ func init() {
 	})
 }
 
-// storyQueuer is implemented by an app that has its delivery engine wired.
-type storyQueuer interface{ Queuer() ingest.Queuer }
-
 func runIngest(ctx context.Context, e *env, o *cmdOpts, args []string) error {
 	if len(args) != 1 {
 		return usagef("want exactly one FILE, URL or - (standard input)")
@@ -48,23 +45,12 @@ func runIngest(ctx context.Context, e *env, o *cmdOpts, args []string) error {
 		return err
 	}
 	logger := newLogger(cfg.Log, e.stderr)
-	a, err := newApp(ctx, cfg, logger, appOptions{out: e.stdout})
+	a, err := newApp(ctx, cfg, logger, appOptions{out: e.stdout, offline: true})
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	sum, _, err := buildSummarizer(cfg.Summarize, a.store, logger)
-	if err != nil {
-		return err
-	}
-	var q ingest.Queuer
-	if w, ok := any(a).(storyQueuer); ok {
-		q = w.Queuer()
-	}
-	if q == nil {
-		logger.Warn("no delivery engine wired: the story is stored and summarized but not queued")
-	}
-	pipe := ingest.NewPipeline(a.store, sum, q, ingest.PipelineOptions{Logger: logger, HTTP: httpOptions(cfg)})
+	pipe := a.pipeline
 	inputs, err := loadInputs(ctx, pipe, e, args[0])
 	if err != nil {
 		return err
@@ -72,13 +58,13 @@ func runIngest(ctx context.Context, e *env, o *cmdOpts, args []string) error {
 	if len(inputs) > 1 {
 		logger.Info("feed has several items; ingesting the newest", "items", len(inputs))
 	}
-	// queue=true also makes the summary; with no Queuer wired nothing is queued.
 	st, res, err := pipe.Process(ctx, inputs[0], true)
 	if err != nil {
 		return err
 	}
 	outcome := map[store.UpsertResult]string{store.StoryCreated: "created", store.StoryUpdated: "updated", store.StoryUnchanged: "unchanged"}[res]
-	queued := res == store.StoryCreated && q != nil
+	platforms := a.queuePlatforms
+	queued := res == store.StoryCreated && len(platforms) > 0
 	if o.jsonOut {
 		return writeJSONLine(e.stdout, map[string]any{
 			"id": st.ID, "result": outcome, "queued": queued, "title": st.Title,
@@ -92,7 +78,9 @@ func runIngest(ctx context.Context, e *env, o *cmdOpts, args []string) error {
 	case res != store.StoryCreated:
 		fmt.Fprintln(e.stdout, "already known: not queued again")
 	case queued:
-		fmt.Fprintln(e.stdout, "queued for delivery")
+		fmt.Fprintf(e.stdout, "queued for delivery on %s; a running `herald serve` sends it\n", strings.Join(platforms, " and "))
+	default:
+		fmt.Fprintln(e.stdout, "stored, not queued: no platform has a token (set HERALD_TELEGRAM_TOKEN or HERALD_DISCORD_TOKEN)")
 	}
 	return nil
 }
