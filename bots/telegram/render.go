@@ -226,11 +226,16 @@ func truncate(s string, n int) string {
 // renderCard renders a channel post; summary is passed separately so Post can shorten it to fit.
 func renderCard(c bots.StoryCard, summary string) *rendered {
 	r := &rendered{}
-	r.tag("<b>")
-	r.text(strings.TrimSpace(c.Title))
-	r.tag("</b>")
+	title := strings.TrimSpace(c.Title)
+	if title != "" {
+		r.tag("<b>")
+		r.text(title)
+		r.tag("</b>")
+	}
 	if summary = strings.TrimSpace(summary); summary != "" {
-		r.text("\n\n")
+		if title != "" {
+			r.text("\n\n")
+		}
 		r.text(summary)
 	}
 	var meta []string

@@ -10,6 +10,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/heraldnews/herald/bots"
+	"github.com/heraldnews/herald/bots/discord"
+	"github.com/heraldnews/herald/bots/telegram"
 	"github.com/heraldnews/herald/ingest"
 	"github.com/heraldnews/herald/store"
 	"github.com/heraldnews/herald/summarize"
@@ -85,13 +87,15 @@ func runIngest(ctx context.Context, e *env, o *cmdOpts, args []string) error {
 	return nil
 }
 
-// previewLimits are neutral stand-ins for the platforms' DM sizes until their adapters are configured.
-var previewLimits = []struct {
+// previewPlatforms render a story as each platform would receive it: same limits, same markup.
+var previewPlatforms = []struct {
 	platform string
 	limits   bots.Limits
+	card     func(bots.StoryCard) string
+	render   func(bots.Message) string
 }{
-	{"telegram", bots.Limits{MaxText: 4096}},
-	{"discord", bots.Limits{MaxText: 2000}},
+	{"telegram", telegram.PreviewLimits(telegram.Config{}), telegram.RenderCard, telegram.RenderMessage},
+	{"discord", bots.Limits{MaxText: discord.MaxContent, Measure: discord.Measure}, bots.PlainCard, discord.Render},
 }
 
 func runPreview(ctx context.Context, e *env, o *cmdOpts, args []string) error {
@@ -128,12 +132,15 @@ func runPreview(ctx context.Context, e *env, o *cmdOpts, args []string) error {
 		}
 	}
 	card := bots.PlainCard(bots.CardFromStory(st))
+	posts := map[string]string{}
 	dms := map[string][]string{}
-	if st.HasFullText() {
-		for _, p := range previewLimits {
-			for _, m := range bots.ArticleMessages(st, neutralLimits(p.limits)) {
-				dms[p.platform] = append(dms[p.platform], bots.PlainText(m))
-			}
+	for _, p := range previewPlatforms {
+		posts[p.platform] = p.card(bots.CardFromStory(st))
+		if !st.HasFullText() {
+			continue
+		}
+		for _, m := range bots.ArticleMessages(st, p.limits) {
+			dms[p.platform] = append(dms[p.platform], p.render(m))
 		}
 	}
 	if o.jsonOut {
@@ -141,21 +148,15 @@ func runPreview(ctx context.Context, e *env, o *cmdOpts, args []string) error {
 			"title": st.Title, "byline": st.Byline, "published_at": rfc3339(st.PublishedAt), "url": st.URL,
 			"image_url": st.ImageURL, "site_name": st.SiteName, "lang": st.Lang, "excerpt": st.Excerpt,
 			"text": st.Text, "summary": st.Summary, "summarizer": st.Summarizer, "model": st.SummaryModel,
-			"extract_error": st.ExtractError, "channel_post": card, "dm": dms,
+			"extract_error": st.ExtractError, "channel_post": card, "posts": posts, "dm": dms,
 		}
 		if sumErr != nil {
 			v["summary_error"] = sumErr.Error()
 		}
 		return writeJSONLine(e.stdout, v)
 	}
-	printPreview(e.stdout, st, card, dms, sumErr)
+	printPreview(e.stdout, st, posts, dms, sumErr)
 	return nil
-}
-
-// neutralLimits measures messages by the runes of their plain-text form.
-func neutralLimits(l bots.Limits) bots.Limits {
-	l.Measure = func(m bots.Message) int { return utf8.RuneCountInString(bots.PlainText(m)) }
-	return l
 }
 
 func rfc3339(t time.Time) string {
@@ -165,7 +166,7 @@ func rfc3339(t time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
-func printPreview(w io.Writer, st store.Story, card string, dms map[string][]string, sumErr error) {
+func printPreview(w io.Writer, st store.Story, posts map[string]string, dms map[string][]string, sumErr error) {
 	section := func(title string) { fmt.Fprintf(w, "\n──── %s ────\n", title) }
 	fmt.Fprintf(w, "title      %s\n", titleOr(st))
 	for _, kv := range [][2]string{{"byline", st.Byline}, {"published", rfc3339(st.PublishedAt)}, {"url", st.URL}, {"image", st.ImageURL}, {"site", st.SiteName}} {
@@ -193,14 +194,16 @@ func printPreview(w io.Writer, st store.Story, card string, dms map[string][]str
 		section("summary (" + by + ")")
 		fmt.Fprintln(w, st.Summary)
 	}
-	section("channel post (neutral form)")
-	fmt.Fprintln(w, card)
-	for _, p := range previewLimits {
+	for _, p := range previewPlatforms {
+		section(p.platform + ": channel post")
+		fmt.Fprintln(w, posts[p.platform])
+	}
+	for _, p := range previewPlatforms {
 		msgs := dms[p.platform]
 		if len(msgs) == 0 {
 			continue
 		}
-		section(fmt.Sprintf("%s DM: %d message(s) of at most %d characters (neutral form)", p.platform, len(msgs), p.limits.MaxText))
+		section(fmt.Sprintf("%s DM: %d message(s) of at most %d characters", p.platform, len(msgs), p.limits.MaxText))
 		fmt.Fprintln(w, strings.Join(msgs, "\n\n┈┈┈┈\n\n"))
 	}
 }
