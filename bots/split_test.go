@@ -1,6 +1,7 @@
 package bots
 
 import (
+	"flag"
 	"fmt"
 	"math/rand"
 	"os"
@@ -346,8 +347,19 @@ func TestSplitFixtureArticle(t *testing.T) {
 		t.Skipf("fixture article not available (../shared/fixtures/paywalled-article.txt): %v", err)
 	}
 	st := store.Story{ID: 1, Title: "Fixture", URL: "https://example.com/a", Body: store.BodyFromText(string(raw))}
+	// The golden file records the shape of each split (never the publisher's text): per part, its
+	// blocks, its measured length, and how its first and last blocks relate to the source paragraphs.
+	var golden strings.Builder
 	for _, l := range []Limits{spTelegram(4096), spDiscord(2000), spTelegram(700), spDiscord(300)} {
 		msgs := ArticleMessages(st, l)
+		name := "telegram"
+		if l.Measure(Message{Blocks: store.Body{spPara(store.Span{Text: "x", Bold: true})}}) > 1 {
+			name = "discord"
+		}
+		fmt.Fprintf(&golden, "%s max %d: %d parts\n", name, l.MaxText, len(msgs))
+		for _, m := range msgs {
+			fmt.Fprintf(&golden, "  part %d/%d: %d blocks, length %d\n", m.Part, m.Total, len(m.Blocks), l.Measure(m))
+		}
 		if l.MaxText < 1000 && len(msgs) < 2 {
 			t.Fatalf("limit %d: %d parts", l.MaxText, len(msgs))
 		}
@@ -358,7 +370,25 @@ func TestSplitFixtureArticle(t *testing.T) {
 		}
 		spCheck(t, ArticleBlocks(st), l, msgs)
 	}
+	path := filepath.Join("testdata", "split_fixture.golden")
+	if *spUpdate {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(golden.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update-split to create it)", err)
+	}
+	if golden.String() != string(want) {
+		t.Fatalf("split of the fixture changed (run with -update-split if intended):\n got:\n%s\nwant:\n%s", golden.String(), want)
+	}
 }
+
+var spUpdate = flag.Bool("update-split", false, "rewrite bots/testdata/split_fixture.golden")
 
 func BenchmarkSplitLongArticle(b *testing.B) {
 	r := rand.New(rand.NewSource(7))
