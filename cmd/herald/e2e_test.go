@@ -1,0 +1,141 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/heraldnews/herald/bots/discord/discordtest"
+	"github.com/heraldnews/herald/bots/telegram/telegramtest"
+)
+
+// TestServeTelegramEndToEnd: feed item → channel post → DM to a linked subscriber, and a
+// reader without a subscription who presses "Read the full article" gets the summary and how to link.
+func TestServeTelegramEndToEnd(t *testing.T) {
+	fake := telegramtest.NewServer("123456:TESTTOKEN", "valley_herald_bot")
+	t.Cleanup(fake.Close)
+	feed := newsFeed(t)
+	dir := t.TempDir()
+	seedReader(t, filepath.Join(dir, "herald.db"), "telegram", "4242")
+	body := storeConfig(dir) + fmt.Sprintf(`
+[[ingest.feeds]]
+url = %q
+[telegram]
+api_url = %q
+channels = ["@valley_news"]
+poll_timeout = "1s"
+[delivery]
+poll_interval = "50ms"
+[api]
+listen = %q
+[links]
+subscribe_url = "https://valley.example/subscribe"
+`, feed.URL, fake.URL, freeAddr(t))
+	r := startHerald(t, dir, body, map[string]string{"HERALD_TELEGRAM_TOKEN": fake.Token}, "serve")
+
+	eventually(t, 30*time.Second, "channel post and DM", func() bool {
+		return len(fake.Sent("@valley_news")) == 1 && len(fake.Sent("4242")) >= 1
+	})
+	post := fake.Sent("@valley_news")[0]
+	if !strings.Contains(post.Text, "<b>Bridge reopens after &lt;repairs&gt; &amp; checks</b>") {
+		t.Errorf("post not escaped as Telegram HTML: %q", post.Text)
+	}
+	if !strings.Contains(post.ReplyMarkup, "https://t.me/valley_herald_bot?start=story_1") {
+		t.Errorf("post lacks the deep-link button: %s", post.ReplyMarkup)
+	}
+	dm := fake.Sent("4242")[0]
+	if !strings.Contains(dm.Plain, "140 tonnes of stone") || !strings.Contains(dm.Plain, "two months over schedule") {
+		t.Errorf("DM lacks the full text: %q", dm.Plain)
+	}
+
+	// A reader with no subscription follows the deep link.
+	fake.PushUpdate(telegramtest.TextUpdate(555, "private", 555, "/start story_1"))
+	eventually(t, 15*time.Second, "reply to the unlinked reader", func() bool { return len(fake.Sent("555")) > 0 })
+	var replies strings.Builder
+	for _, s := range fake.Sent("555") {
+		replies.WriteString(s.Plain + "\n")
+	}
+	if strings.Contains(replies.String(), "two months over schedule") {
+		t.Fatalf("full text leaked to an unlinked reader: %s", replies.String())
+	}
+	if !strings.Contains(replies.String(), "valley.example/subscribe") && !strings.Contains(replies.String(), "/link") {
+		t.Errorf("reply does not say how to subscribe or link: %s", replies.String())
+	}
+	r.cancel()
+	if code := r.wait(t, 10*time.Second); code != exitOK {
+		t.Fatalf("exit %d\n%s", code, r.stderr.String())
+	}
+	if strings.Contains(r.stderr.String(), fake.Token) {
+		t.Error("the bot token appears in the log")
+	}
+}
+
+// TestServeDiscordEndToEnd: feed item → channel embed → DM to a linked subscriber; the embed's
+// button refuses a reader without a subscription.
+func TestServeDiscordEndToEnd(t *testing.T) {
+	fake := discordtest.New("discord-test-token")
+	t.Cleanup(fake.Close)
+	feed := newsFeed(t)
+	dir := t.TempDir()
+	seedReader(t, filepath.Join(dir, "herald.db"), "discord", "777")
+	body := storeConfig(dir) + fmt.Sprintf(`
+[[ingest.feeds]]
+url = %q
+[discord]
+api_url = %q
+channels = ["900"]
+[delivery]
+poll_interval = "50ms"
+[api]
+listen = %q
+`, feed.URL, fake.APIURL, freeAddr(t))
+	r := startHerald(t, dir, body, map[string]string{"HERALD_DISCORD_TOKEN": fake.Token}, "serve")
+	if err := fake.WaitConnected(30 * time.Second); err != nil {
+		t.Fatalf("%v\n%s", err, r.stderr.String())
+	}
+	if _, err := fake.WaitCalls("POST", "/channels/900/messages", 1, 30*time.Second); err != nil {
+		t.Fatalf("%v\n%s", err, r.stderr.String())
+	}
+	post := string(fake.CallsTo("POST", "/channels/900/messages")[0].Body)
+	for _, want := range []string{`"allowed_mentions":{"parse":[]`, `repairs\u003e \u0026 checks`, `"custom_id":"story:1"`} {
+		if !strings.Contains(post, want) {
+			t.Errorf("post lacks %s: %s", want, post)
+		}
+	}
+	eventually(t, 30*time.Second, "DM to the subscriber", func() bool {
+		ch := fake.DMChannel("777")
+		return ch != "" && len(fake.CallsTo("POST", "/channels/"+ch+"/messages")) > 0
+	})
+	dm := string(fake.CallsTo("POST", "/channels/"+fake.DMChannel("777")+"/messages")[0].Body)
+	if !strings.Contains(dm, "two months over schedule") {
+		t.Errorf("DM lacks the full text: %s", dm)
+	}
+
+	it, err := fake.PressButton(discordtest.From{UserID: "888", ChannelID: "900", GuildID: "g1"}, "1", "story:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resps, err := fake.WaitResponses(it, 1, 15*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all strings.Builder
+	for _, c := range resps {
+		all.Write(c.Body)
+	}
+	if strings.Contains(all.String(), "two months over schedule") {
+		t.Fatalf("full text leaked to a reader without subscription: %s", all.String())
+	}
+	if ch := fake.DMChannel("888"); ch != "" && len(fake.CallsTo("POST", "/channels/"+ch+"/messages")) > 0 {
+		t.Error("a reader without subscription got a DM")
+	}
+	r.cancel()
+	if code := r.wait(t, 10*time.Second); code != exitOK {
+		t.Fatalf("exit %d\n%s", code, r.stderr.String())
+	}
+	if strings.Contains(r.stderr.String(), fake.Token) {
+		t.Error("the bot token appears in the log")
+	}
+}
