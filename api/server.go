@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -27,6 +28,8 @@ type Server struct {
 	pusher StoryPusher
 	// TelegramURL makes the deep link for link codes, e.g. "https://t.me/herald_bot"; empty when unknown.
 	telegramURL string
+	// linkCodeTTL is the lifetime of minted link codes when the request names none; 0 is the store's default.
+	linkCodeTTL time.Duration
 }
 
 // Options configures a Server.
@@ -39,6 +42,8 @@ type Options struct {
 	Pusher   StoryPusher
 	// TelegramBotUsername, when set, makes link-code responses carry a t.me deep link.
 	TelegramBotUsername string
+	// LinkCodeTTL is how long minted link codes stay valid ([links] code_ttl); 0 uses the store's default.
+	LinkCodeTTL time.Duration
 }
 
 // New builds the server and its routes.
@@ -49,7 +54,7 @@ func New(o Options) *Server {
 	if o.Gatherer == nil {
 		o.Gatherer = prometheus.DefaultGatherer
 	}
-	s := &Server{store: o.Store, token: o.Token, logger: o.Logger.With("component", "api"), mux: http.NewServeMux(), pusher: o.Pusher}
+	s := &Server{store: o.Store, token: o.Token, logger: o.Logger.With("component", "api"), mux: http.NewServeMux(), pusher: o.Pusher, linkCodeTTL: o.LinkCodeTTL}
 	if o.TelegramBotUsername != "" {
 		s.telegramURL = "https://t.me/" + strings.TrimPrefix(o.TelegramBotUsername, "@")
 	}

@@ -223,6 +223,9 @@ func (s *Server) postLinkCode(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "ttl_seconds", fmt.Sprintf("ttl_seconds must be between 1 and %d (0 for the default)", int64(store.MaxLinkCodeTTL/time.Second)))
 		return
 	}
+	if ttl == 0 {
+		ttl = s.linkCodeTTL
+	}
 	sub, err := s.store.GetSubscription(r.Context(), r.PathValue("external_id"))
 	if errors.Is(err, store.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "", "no such subscription")

@@ -116,7 +116,7 @@ func newApp(ctx context.Context, cfg Config, logger *slog.Logger, opts appOption
 	}
 	a.api = api.New(api.Options{
 		Store: a.store, Token: a.cfg.API.Token, Logger: logger, Gatherer: a.reg, Pusher: a.pipeline,
-		TelegramBotUsername: username,
+		TelegramBotUsername: username, LinkCodeTTL: a.cfg.Links.CodeTTL.Duration,
 	})
 	for _, m := range a.mountLater {
 		a.api.Handle(m.pattern, m.h)
