@@ -169,6 +169,7 @@ func (p *Pipeline) process(ctx context.Context, in Input, queue bool) (outcome, 
 		return outcome{}, err
 	}
 	st.ContentHash = hash
+	st.QueueWanted = queue
 	saved, res, err := p.store.UpsertStory(ctx, st)
 	if err != nil {
 		return outcome{}, fmt.Errorf("ingest: process: %w", err)
@@ -178,25 +179,58 @@ func (p *Pipeline) process(ctx context.Context, in Input, queue bool) (outcome, 
 		// Stories stored silently (first-poll backlog) are not summarized: nothing posts them.
 		return out, nil
 	}
-	if saved.HasFullText() && p.summarizer != nil {
+	saved, queued, err := p.ready(ctx, saved)
+	out.Story, out.Queued = saved, queued
+	return out, err
+}
+
+// ready summarizes a new story once and queues its deliveries.
+func (p *Pipeline) ready(ctx context.Context, saved store.Story) (store.Story, bool, error) {
+	if saved.HasFullText() && p.summarizer != nil && saved.Summary == "" {
 		sum, err := p.Summarize(ctx, saved)
 		if err != nil {
 			// The post still goes out with title, excerpt and link.
 			p.logger.Warn("summary failed", "story", saved.ID, "err", err)
 		} else if err := p.store.SetStorySummary(ctx, saved.ID, sum.Text, sum.Summarizer, sum.Model); err != nil {
-			return out, fmt.Errorf("ingest: process: %w", err)
+			return saved, false, fmt.Errorf("ingest: process: %w", err)
 		} else {
 			saved.Summary, saved.Summarizer, saved.SummaryModel = sum.Text, sum.Summarizer, sum.Model
-			out.Story = saved
 		}
 	}
-	if p.queuer != nil {
-		if err := p.queuer.Queue(ctx, saved); err != nil {
-			return out, fmt.Errorf("ingest: queue story %d: %w", saved.ID, err)
-		}
-		out.Queued = true
+	if p.queuer == nil {
+		return saved, false, nil
 	}
-	return out, nil
+	if err := p.queuer.Queue(ctx, saved); err != nil {
+		return saved, false, fmt.Errorf("ingest: queue story %d: %w", saved.ID, err)
+	}
+	return saved, true, nil
+}
+
+// ResumeWindow bounds how old a stranded story may be for ResumePending to still deliver it:
+// news older than this would arrive as a surprise, so it is left for an operator to push again.
+const ResumeWindow = 48 * time.Hour
+
+// ResumePending summarizes and queues stories that were stored for delivery but never queued
+// (a crash or a failed queue between the two). `herald serve` calls it at start.
+func (p *Pipeline) ResumePending(ctx context.Context) (int, error) {
+	if p.store == nil || p.queuer == nil {
+		return 0, nil
+	}
+	stories, err := p.store.StoriesAwaitingQueue(ctx, p.store.Now().Add(-ResumeWindow), 1000)
+	if err != nil {
+		return 0, fmt.Errorf("ingest: resume: %w", err)
+	}
+	n := 0
+	for _, st := range stories {
+		if _, _, err := p.ready(ctx, st); err != nil {
+			return n, err
+		}
+		n++
+	}
+	if n > 0 {
+		p.logger.Info("queued stories left unqueued by an earlier run", "stories", n)
+	}
+	return n, nil
 }
 
 // Push stores a story pushed by a CMS (origin "push") and queues it when new.

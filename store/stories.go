@@ -34,8 +34,10 @@ type Story struct {
 	SummaryModel string
 	PublishedAt  time.Time
 	QueuedAt     time.Time
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// QueueWanted marks a new story the pipeline will summarize and queue; see StoriesAwaitingQueue.
+	QueueWanted bool
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 // HasFullText reports whether the story has extracted text that may be sent to entitled readers.
@@ -90,10 +92,10 @@ func (s *Store) UpsertStory(ctx context.Context, st Story) (Story, UpsertResult,
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			r, err := tx.ExecContext(ctx, `INSERT INTO stories (origin, guid, feed_id, url, title, byline, site_name, excerpt, body, text,
-				image_url, lang, content_hash, extract_error, summary, summarizer, summary_model, published_at, created_at, updated_at)
-				VALUES (?, ?, NULLIF(?, 0), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				image_url, lang, content_hash, extract_error, summary, summarizer, summary_model, published_at, queue_wanted, created_at, updated_at)
+				VALUES (?, ?, NULLIF(?, 0), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 				st.Origin, st.GUID, st.FeedID, st.URL, st.Title, st.Byline, st.SiteName, st.Excerpt, body, st.Text,
-				st.ImageURL, st.Lang, st.ContentHash, st.ExtractError, st.Summary, st.Summarizer, st.SummaryModel, ms(st.PublishedAt), now, now)
+				st.ImageURL, st.Lang, st.ContentHash, st.ExtractError, st.Summary, st.Summarizer, st.SummaryModel, ms(st.PublishedAt), st.QueueWanted, now, now)
 			if err != nil {
 				return err
 			}
@@ -135,7 +137,7 @@ func (s *Store) SetStorySummary(ctx context.Context, id int64, summary, summariz
 }
 
 const storyCols = `id, origin, guid, feed_id, url, title, byline, site_name, excerpt, body, text, image_url, lang,
-	content_hash, extract_error, summary, summarizer, summary_model, published_at, queued_at, created_at, updated_at`
+	content_hash, extract_error, summary, summarizer, summary_model, published_at, queued_at, queue_wanted, created_at, updated_at`
 
 type scanner interface{ Scan(...any) error }
 
@@ -145,7 +147,7 @@ func scanStory(r scanner) (Story, error) {
 	var feedID sql.NullInt64
 	var pub, queued, created, updated int64
 	err := r.Scan(&st.ID, &st.Origin, &st.GUID, &feedID, &st.URL, &st.Title, &st.Byline, &st.SiteName, &st.Excerpt, &body, &st.Text,
-		&st.ImageURL, &st.Lang, &st.ContentHash, &st.ExtractError, &st.Summary, &st.Summarizer, &st.SummaryModel, &pub, &queued, &created, &updated)
+		&st.ImageURL, &st.Lang, &st.ContentHash, &st.ExtractError, &st.Summary, &st.Summarizer, &st.SummaryModel, &pub, &queued, &st.QueueWanted, &created, &updated)
 	if err != nil {
 		return Story{}, err
 	}
@@ -256,4 +258,15 @@ func (s *Store) RecentStoryTitles(ctx context.Context, contains string, n int) (
 
 func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// StoriesAwaitingQueue returns stories created since `since` that the pipeline meant to queue but
+// never did (a crash or a failed queue between storing and queuing), oldest first.
+func (s *Store) StoriesAwaitingQueue(ctx context.Context, since time.Time, n int) ([]Story, error) {
+	out, err := s.queryStories(ctx, `SELECT `+storyCols+` FROM stories WHERE queue_wanted = 1 AND queued_at = 0 AND created_at >= ?
+		ORDER BY published_at, id LIMIT ?`, ms(since), n)
+	if err != nil {
+		return nil, fmt.Errorf("store: stories awaiting queue: %w", err)
+	}
+	return out, nil
 }

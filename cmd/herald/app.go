@@ -296,6 +296,9 @@ func (a *app) buildIngest() error {
 
 // RunOnce runs one ingest and delivery cycle: poll every due feed, then deliver everything due.
 func (a *app) RunOnce(ctx context.Context) error {
+	if _, err := a.pipeline.ResumePending(ctx); err != nil {
+		return err
+	}
 	rep, err := a.poller.PollOnce(ctx)
 	if err != nil {
 		return err
@@ -324,6 +327,10 @@ func (a *app) Run(ctx context.Context) error {
 	srv := &http.Server{Handler: a.api, ReadHeaderTimeout: 10 * time.Second}
 	a.logger.Info("operator API listening", "addr", ln.Addr().String())
 
+	if _, err := a.pipeline.ResumePending(ctx); err != nil {
+		ln.Close()
+		return err
+	}
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
