@@ -317,7 +317,8 @@ func (p *Pipeline) Prepare(ctx context.Context, in Input) (store.Story, error) {
 		st.ExtractError = why.Error()
 		body = nil
 	}
-	st.Body = body
+	st.Body = dropBylineBlock(body, st.Byline)
+	body = st.Body
 	st.Text = body.PlainText()
 	if excerpt == "" {
 		excerpt = st.Text
@@ -439,4 +440,24 @@ func truncateRunes(s string, n int) string {
 		cut = cut[:i]
 	}
 	return strings.TrimRight(cut, " ,;:") + "…"
+}
+
+// dropBylineBlock removes a short leading paragraph that repeats the byline ("By Jane Doe · 5 May"):
+// the DM header already carries the byline, so the reader would see it twice.
+func dropBylineBlock(body store.Body, byline string) store.Body {
+	by := strings.ToLower(strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(byline), "By ")))
+	if by == "" {
+		return body
+	}
+	for i := 0; i < len(body) && i < 3; i++ {
+		t := strings.ToLower(strings.TrimSpace(body[i].Text()))
+		if utf8.RuneCountInString(t) > 120 || body[i].Kind == store.BlockHeading {
+			continue
+		}
+		t = strings.TrimSpace(strings.TrimPrefix(t, "by "))
+		if strings.HasPrefix(t, by) {
+			return append(body[:i:i], body[i+1:]...)
+		}
+	}
+	return body
 }

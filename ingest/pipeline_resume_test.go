@@ -63,3 +63,27 @@ func TestResumePendingQueuesStrandedStory(t *testing.T) {
 		t.Errorf("backlog story resumed: %d", n)
 	}
 }
+
+func TestDropBylineBlock(t *testing.T) {
+	p := func(s string) store.Block {
+		return store.Block{Kind: store.BlockParagraph, Spans: []store.Span{{Text: s}}}
+	}
+	long := "Mara Okonjo said the council had voted nine to four in the early hours of Wednesday to build a movable barrier across the estuary."
+	tests := []struct {
+		name   string
+		body   store.Body
+		byline string
+		want   int
+	}{
+		{"by line dropped", store.Body{p("By Mara Okonjo · 25 November 2026"), p("Story.")}, "Mara Okonjo", 1},
+		{"plain name dropped", store.Body{p("Tomasz Weir, transport correspondent"), p("Story.")}, "Tomasz Weir", 1},
+		{"no byline keeps all", store.Body{p("By Mara Okonjo"), p("Story.")}, "", 2},
+		{"a sentence naming the author stays", store.Body{p(long), p("Story.")}, "Mara Okonjo", 2},
+		{"only near the top", store.Body{p("a"), p("b"), p("c"), p("By Mara Okonjo")}, "Mara Okonjo", 4},
+	}
+	for _, tc := range tests {
+		if got := dropBylineBlock(tc.body, tc.byline); len(got) != tc.want {
+			t.Errorf("%s: %d blocks, want %d", tc.name, len(got), tc.want)
+		}
+	}
+}
