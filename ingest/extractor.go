@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"regexp"
 
 	"github.com/heraldnews/herald/ingest/extract"
@@ -16,19 +17,36 @@ func extractPage(ctx context.Context, page []byte, pageURL, contentType string, 
 	return extract.Extract(ctx, page, pageURL, contentType, extract.Options{DropPatterns: drop})
 }
 
-// fragmentPrefix wraps an article-body fragment (a feed item's content, a pushed story's html)
-// as a page, declaring UTF-8 because the feed or JSON decoder already decoded it.
+// fragmentPrefix wraps a feed item's content that turned out to be page-like
+// (navigation, a site header) as a page, declaring UTF-8 because the feed or
+// JSON decoder already decoded it.
 const (
-	fragmentPrefix = `<!DOCTYPE html><html><head><meta charset="utf-8"></head><body><article>`
-	fragmentSuffix = `</article></body></html>`
+	fragmentPrefix = `<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>`
+	fragmentSuffix = `</body></html>`
 )
 
-// extractFragment converts article-body HTML into a cleaned body.
+// extractFragment converts article-body HTML (a feed item's content, a pushed
+// story's html) into a cleaned body. It is converted directly; only HTML that
+// carries a whole page's chrome goes through the page extractors.
 func extractFragment(ctx context.Context, fragment, baseURL string, drop []*regexp.Regexp) (store.Body, error) {
-	page := make([]byte, 0, len(fragmentPrefix)+len(fragment)+len(fragmentSuffix))
-	page = append(append(append(page, fragmentPrefix...), fragment...), fragmentSuffix...)
-	res, err := extract.Extract(ctx, page, baseURL, "text/html; charset=utf-8", extract.Options{DropPatterns: drop})
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	body, err := extract.Fragment(fragment, baseURL, extract.Options{DropPatterns: drop})
+	if !errors.Is(err, extract.ErrWholePage) {
+		return body, err
+	}
+	res, err := extractPage(ctx, wrapFragment(fragment), baseURL, "text/html; charset=utf-8", drop)
 	return res.Body, err
+}
+
+// wrapFragment makes a document of fragment unless it already is one.
+func wrapFragment(fragment string) []byte {
+	if extract.IsDocument(fragment) {
+		return []byte(fragment)
+	}
+	page := make([]byte, 0, len(fragmentPrefix)+len(fragment)+len(fragmentSuffix))
+	return append(append(append(page, fragmentPrefix...), fragment...), fragmentSuffix...)
 }
 
 // cleanText turns plain text (paragraphs separated by blank lines) into a cleaned body.

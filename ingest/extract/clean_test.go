@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"os"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -237,5 +238,110 @@ func TestCleanKeepsRealArticles(t *testing.T) {
 	// The human-marked bodies contain a few link-only promos ("CLICK FOR FULL RESULTS"); allow one in a thousand words.
 	if droppedWords*1000 > words {
 		t.Errorf("cleaning dropped %d of %d words of real articles", droppedWords, words)
+	}
+}
+
+// TestIsBoilerplateFeedFooters covers the junk feed platforms append to an
+// item: syndication footers, newsletter self-promotion, buttons arriving as
+// text and comment invitations — and the story sentences that share their words.
+func TestIsBoilerplateFeedFooters(t *testing.T) {
+	tests := []struct {
+		class string
+		text  string
+		junk  bool
+	}{
+		{"syndication", "The post Council approves new footbridge over the Mill River appeared first on The Riverside Ledger.", true},
+		{"syndication", "The post “Ten things to do this weekend” first appeared on City Guide", true},
+		{"syndication", "This article was originally published on The Conversation. Read the original article.", true},
+		{"syndication", "This article is republished from The Conversation under a Creative Commons license. Read the original article.", true},
+		{"syndication", "This story was first published by Grist and is reproduced here as part of the Climate Desk collaboration.", true},
+		{"syndication", "Originally published at example.org on March 3, 2025.", true},
+		{"syndication", "The post office on Main Street will close in June, the council said.", false},
+		{"syndication", "The post was first published on Facebook and was shared ten thousand times.", false},
+		{"syndication", "The post, which appeared first on Reddit, was shared widely before it was deleted.", false},
+		{"syndication", "The article was published in 1998 and cited more than four thousand times since.", false},
+		{"syndication", "This story has no happy ending for the families who lost their homes.", false},
+		{"promo", "Enjoyed this? Subscribe to Northern Dispatch for free.", true},
+		{"promo", "Thanks for reading The Weekly Ledger! Subscribe for free to receive new posts and support my work.", true},
+		{"promo", "The Weekly Ledger is a reader-supported publication. To receive new posts and support my work, consider becoming a free or paid subscriber.", true},
+		{"promo", "If you enjoyed this post, please share it with a friend.", true},
+		{"promo", "Liked this article? Forward it to someone who would enjoy it.", true},
+		{"promo", "Know someone who would like this? Forward this email and tell a friend.", true},
+		{"promo", "Enjoyed this year by thousands of visitors, the festival will return in August.", false},
+		{"promo", "Thanks for reading, she wrote in her farewell note to subscribers.", false},
+		{"promo", "If you enjoyed the first film, the sequel will not disappoint.", false},
+		{"promo", "Subscribers to the service will pay more from June, the company said.", false},
+		{"button", "Subscribe now", true},
+		{"button", "Subscribe for free", true},
+		{"button", "Upgrade to paid", true},
+		{"button", "Give a gift subscription", true},
+		{"button", "Get 20% off for 1 year", true},
+		{"button", "Share this post", true},
+		{"button", "Share", true},
+		{"button", "Share prices fell 3% in early trading.", false},
+		{"button", "Subscribe to what?", false},
+		{"comment", "Leave a comment", true},
+		{"comment", "Leave a comment below and tell us what you think.", true},
+		{"comment", "Let us know what you think in the comments.", true},
+		{"comment", "What do you think? Share your thoughts in the comments below.", true},
+		{"comment", "Leave a comment on the planning portal before 5 June, the council urged residents.", false},
+		{"comment", "Let us know if you see anything, the police said.", false},
+		{"comment", "Tell me what you think, he said to the jury.", false},
+		{"comment", "What do you think happens next, the judge asked.", false},
+		{"teaser", "Read more: Storm closes the coast road for a second week", true},
+		{"teaser", "READ MORE: Council tax to rise by five per cent", true},
+	}
+	for _, tt := range tests {
+		if got := IsBoilerplate(tt.text); got != tt.junk {
+			t.Errorf("%s: IsBoilerplate(%q) = %v, want %v", tt.class, tt.text, got, tt.junk)
+		}
+	}
+}
+
+// TestCleanBodyButtonsAndTeasers covers the block-level rules: a block that
+// is one call-to-action link, and the "Read more" run that ends a body.
+func TestCleanBodyButtonsAndTeasers(t *testing.T) {
+	p := func(spans ...store.Span) store.Block { return store.Block{Kind: store.BlockParagraph, Spans: spans} }
+	li := func(spans ...store.Span) store.Block { return store.Block{Kind: store.BlockListItem, Spans: spans} }
+	txt := func(s string) store.Span { return store.Span{Text: s} }
+	link := func(s string) store.Span {
+		return store.Span{Text: s, Href: "https://news.example/" + strings.ReplaceAll(s, " ", "-")}
+	}
+	story := []store.Block{
+		p(txt("The council voted on Thursday to fund a footbridge over the river, ending a decade of debate.")),
+		p(txt("Construction starts in the autumn, the "), link("council said"), txt(".")),
+	}
+	tests := []struct {
+		name string
+		tail []store.Block
+		keep []string // the texts of tail that survive
+	}{
+		{"subscribe button link", []store.Block{p(link("Subscribe now"))}, nil},
+		{"share button naming the publication", []store.Block{p(link("Share The Weekly Ledger"))}, nil},
+		{"comment button", []store.Block{p(link("Leave a comment"))}, nil},
+		{"linked headline is not a button", []store.Block{p(link("Share prices fall as the bank cuts its forecast for the year"))}, []string{"Share prices fall as the bank cuts its forecast for the year"}},
+		{"read more label and headline list", []store.Block{p(txt("Read more:")), li(link("Storm closes coast road")), li(link("School wins chess final"))}, nil},
+		{"read more teaser lines", []store.Block{p(txt("Read more: "), link("Storm closes coast road")), p(txt("READ MORE — "), link("School wins chess final"))}, nil},
+		{"more from the site", []store.Block{p(txt("More from the Riverside Ledger:")), li(link("Library extends weekend hours")), li(link("Bridge vote explained"))}, nil},
+		{"teaser run with footer after it", []store.Block{p(txt("Related stories")), li(link("Storm closes coast road")), p(txt("The post Footbridge approved appeared first on The Riverside Ledger."))}, nil},
+		{"links without a label are sources", []store.Block{li(link("Council minutes, 27 February")), li(link("River authority report"))}, []string{"Council minutes, 27 February", "River authority report"}},
+		{"story text after a label ends no run", []store.Block{p(txt("Read more:")), li(link("Storm closes coast road")), p(txt("The mayor will open the bridge herself next spring, she told reporters."))}, []string{"Storm closes coast road", "The mayor will open the bridge herself next spring, she told reporters."}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := append(append(store.Body{}, story...), tt.tail...)
+			var want []string
+			for _, b := range story {
+				want = append(want, b.Text())
+			}
+			want = append(want, tt.keep...)
+			var got []string
+			for _, b := range CleanBody(in, nil) {
+				got = append(got, b.Text())
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("kept\n%q\nwant\n%q", got, want)
+			}
+		})
 	}
 }
