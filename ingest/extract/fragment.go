@@ -59,6 +59,7 @@ func Fragment(fragment, baseURL string, opts Options) (store.Body, error) {
 	}
 	trimOversized(root)
 	removeHidden(root)
+	splitBreakRuns(root)
 	var base *url.URL
 	if u, err := url.Parse(strings.TrimSpace(baseURL)); err == nil && u.IsAbs() {
 		base = u
@@ -262,4 +263,51 @@ func isHidden(n *html.Node) bool {
 		}
 	}
 	return false
+}
+
+// splitBreakRuns replaces each run of two or more <br> (whitespace between
+// them allowed) with an empty paragraph, which the body converter treats
+// as a paragraph break: older CMSs and Blogger separate paragraphs that
+// way, and the cleaning rules work paragraph by paragraph.
+func splitBreakRuns(root *html.Node) {
+	stack := []*html.Node{root}
+	for len(stack) > 0 {
+		n := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			if !isBr(c) {
+				if c.Type == html.ElementNode {
+					stack = append(stack, c)
+				}
+				continue
+			}
+			// Find the end of the run starting at c.
+			brs, last := 1, c
+			for d := c.NextSibling; d != nil && (isBr(d) || isBlankText(d)); d = d.NextSibling {
+				if isBr(d) {
+					brs, last = brs+1, d
+				}
+			}
+			if brs < 2 {
+				continue
+			}
+			p := &html.Node{Type: html.ElementNode, Data: "p", DataAtom: atom.P}
+			n.InsertBefore(p, c)
+			for d := c; ; {
+				next := d.NextSibling
+				n.RemoveChild(d)
+				if d == last {
+					break
+				}
+				d = next
+			}
+			c = p
+		}
+	}
+}
+
+func isBr(n *html.Node) bool { return n.Type == html.ElementNode && tagOf(n) == atom.Br }
+
+func isBlankText(n *html.Node) bool {
+	return n.Type == html.TextNode && strings.TrimSpace(n.Data) == ""
 }

@@ -62,6 +62,14 @@ func TestFragmentConverts(t *testing.T) {
 			want: store.Body{p(txt("Crossings start at seven."))},
 		},
 		{
+			name: "double line breaks separate paragraphs, a single one stays a line break",
+			in:   "Crossings start at seven.<br><br>\n<br>Fares stay the same.<br>Passes remain valid.<ul><li>one<br><br>two</li></ul>",
+			want: store.Body{
+				p(txt("Crossings start at seven.")), p(txt("Fares stay the same.\nPasses remain valid.")),
+				{Kind: store.BlockListItem, Spans: []store.Span{txt("one\ntwo")}},
+			},
+		},
+		{
 			name: "a quotation's footer and a Ghost header card are article parts",
 			in: `<div class="kg-card kg-header-card"><h2>Winter timetable</h2></div>` +
 				`<blockquote><p>We listened.</p><footer>— the operator</footer></blockquote>`,
