@@ -70,6 +70,7 @@ func newApp(ctx context.Context, cfg Config, logger *slog.Logger, opts appOption
 	if err := a.openStore(ctx); err != nil {
 		return nil, err
 	}
+	a.reg.MustRegister(newStatsCollector(a.store, logger))
 	if opts.dryRun && len(a.cfg.Ingest.Feeds) == 0 {
 		if err := a.useSample(ctx); err != nil {
 			return nil, err

@@ -168,8 +168,10 @@ func TestServeHealthMetricsAndShutdown(t *testing.T) {
 	}
 	m, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if !strings.Contains(string(m), "go_goroutines") {
-		t.Errorf("/metrics lacks Go metrics")
+	for _, want := range []string{"go_goroutines", "herald_stories 0", `herald_summary_tokens_total{kind="prompt"} 0`, "herald_subscriptions_entitled 0"} {
+		if !strings.Contains(string(m), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
 	}
 	// Pushing a story over the API queues nothing (no platform) but stores it.
 	req, _ := http.NewRequest("POST", "http://"+addr+"/v1/stories", strings.NewReader(`{"guid":"p1","title":"Pushed","text":"A pushed story with one sentence."}`))
