@@ -65,14 +65,16 @@ func Commands(autocomplete bool) []*discordgo.ApplicationCommand {
 // interactions with h until ctx ends; interactions in progress are finished before it returns.
 func (b *Bot) Run(ctx context.Context, h bots.Handler) error {
 	cmds := Commands(b.cfg.Autocomplete != nil)
-	if _, err := b.s.ApplicationCommandBulkOverwrite(b.appID, b.cfg.GuildID, cmds, discordgo.WithContext(ctx)); err != nil {
-		return fmt.Errorf("discord: registering slash commands: %s", b.describe(err))
-	}
 	scope := "global"
 	if b.cfg.GuildID != "" {
 		scope = "guild " + b.cfg.GuildID
 	}
-	b.log.Info("discord: slash commands registered", "count", len(cmds), "scope", scope)
+	// Commands registered by an earlier start keep working, so a failed overwrite is loud but not fatal.
+	if _, err := b.s.ApplicationCommandBulkOverwrite(b.appID, b.cfg.GuildID, cmds, discordgo.WithContext(ctx)); err != nil {
+		b.log.Error("discord: registering slash commands failed; earlier registrations stay in effect", "scope", scope, "err", b.describe(err))
+	} else {
+		b.log.Info("discord: slash commands registered", "count", len(cmds), "scope", scope)
+	}
 
 	// Interactions get a context that survives shutdown briefly, so an answer is not cut in half.
 	hctx, cancel := context.WithCancel(context.WithoutCancel(ctx))

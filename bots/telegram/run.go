@@ -34,13 +34,14 @@ func (b *Bot) Run(ctx context.Context, h bots.Handler) error {
 	b.mu.Lock()
 	if b.started {
 		b.mu.Unlock()
-		return errors.New("telegram: Run called twice")
+		return errors.New("telegram: Run is already running")
 	}
 	b.started, b.handler, b.runCtx = true, h, ctx
 	b.mu.Unlock()
 	defer func() {
 		b.mu.Lock()
-		b.handler = nil
+		// A Run that ended (a webhook that could not be registered) may be started again.
+		b.handler, b.started = nil, false
 		b.mu.Unlock()
 		// Webhook requests admitted before the handler was cleared finish before Run returns.
 		b.inflight.Wait()

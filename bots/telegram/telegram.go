@@ -179,8 +179,9 @@ func New(ctx context.Context, cfg Config) (*Bot, error) {
 	if b.username == "" {
 		b.username = strings.TrimPrefix(cfg.BotUsername, "@")
 	}
+	// The menu is a convenience: commands work without it, so a failure must not keep the bot from delivering.
 	if _, err := api.SetMyCommands(ctx, &tg.SetMyCommandsParams{Commands: menu}); err != nil {
-		return nil, fmt.Errorf("telegram: setMyCommands: %w", b.mapError(err))
+		b.log.Warn("telegram: setMyCommands failed; the command menu may be out of date", "err", b.mapError(err))
 	}
 	b.log.Info("telegram: connected", "username", b.username, "webhook", cfg.WebhookURL != "")
 	return b, nil

@@ -354,7 +354,7 @@ func (a *app) Run(ctx context.Context) error {
 	start("ingest", a.poller.Run)
 	for i, p := range a.platforms {
 		start(p.Name()+" dispatcher", a.dispatchers[i].Run)
-		start(p.Name(), func(ctx context.Context) error { return p.Run(ctx, a.commands) })
+		start(p.Name(), func(ctx context.Context) error { return a.receive(ctx, p) })
 	}
 	a.logger.Info("herald running", "platforms", len(a.platforms), "feeds", len(a.cfg.Ingest.Feeds), "dry_run", a.opts.dryRun)
 
@@ -381,6 +381,29 @@ func (a *app) Run(ctx context.Context) error {
 		a.logger.Warn("shutdown timed out; unfinished sends will be resent at most once on the next start")
 	}
 	return runErr
+}
+
+// receive runs a platform's command loop, restarting it with backoff when it fails: readers'
+// commands may pause during an outage, but delivery (its own loop) never stops for it.
+func (a *app) receive(ctx context.Context, p bots.Platform) error {
+	wait := time.Second
+	for {
+		start := time.Now()
+		err := p.Run(ctx, a.commands)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if time.Since(start) > 5*time.Minute {
+			wait = time.Second
+		}
+		a.logger.Error("reader commands stopped; restarting", "platform", p.Name(), "err", err, "in", wait)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, 5*time.Minute)
+	}
 }
 
 // Close releases everything the app opened.
