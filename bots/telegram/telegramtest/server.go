@@ -225,6 +225,14 @@ func (s *Server) Sent(chatIDs ...string) []Sent {
 	return out
 }
 
+// SentCount returns how many messages were accepted so far, without copying them: cheap
+// enough to poll while thousands of messages flow.
+func (s *Server) SentCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.sent)
+}
+
 // WaitCalls waits until at least n calls of method were received and returns them.
 func (s *Server) WaitCalls(ctx context.Context, method string, n int) ([]Call, error) {
 	for {
