@@ -76,10 +76,15 @@ func CommandList() []CommandInfo {
 	}
 }
 
+// plainTextHint answers a private message that is not a command (a Request with an empty Command).
+// The text itself is never looked at: it could be a code typed without /link, or anything else.
+const plainTextHint = "I only understand commands. Send /help to see them, or /link followed by the code from the website to connect your subscription."
+
 // personal commands act on or reveal the asker's subscription; outside private chats they are refused.
 var personal = map[string]bool{"link": true, "unlink": true, "status": true, "pause": true, "resume": true}
 
-// Handle answers one command. It never panics and never stays silent: failures become a Reply with Error set.
+// Handle answers one command; an empty Command stands for a private message that is not a command,
+// answered with a hint. It never panics and never stays silent: failures become a Reply with Error set.
 func (c *Commands) Handle(ctx context.Context, req Request) (rep Reply) {
 	req.Command = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(req.Command), "/"))
 	req.Args = strings.TrimSpace(req.Args)
@@ -94,6 +99,9 @@ func (c *Commands) Handle(ctx context.Context, req Request) (rep Reply) {
 		c.markReachable(ctx, req)
 	}
 	switch req.Command {
+	case "":
+		// Text that is not a command: the reader still gets an answer, and has talked to the bot.
+		return Reply{Blocks: Text(plainTextHint)}
 	case "start":
 		return c.start(ctx, req)
 	case "help":
@@ -235,7 +243,7 @@ func (c *Commands) link(ctx context.Context, req Request, code string) Reply {
 		return c.fail(req, err)
 	}
 	rep := Reply{Personal: true}
-	msg := []string{"Linked! This account now uses your " + c.site() + " subscription" + planSuffix(sub) + "."}
+	msg := []string{"Linked! This account now uses your subscription to " + c.site() + planSuffix(sub) + "."}
 	if sub.EntitledAt(c.st.Now()) {
 		msg = append(msg, "New full articles will be sent to you here, and /story NUMBER gets any story in full.")
 	} else {
@@ -247,7 +255,7 @@ func (c *Commands) link(ctx context.Context, req Request, code string) Reply {
 	rep.Blocks = Text(msg...)
 	if moved != nil {
 		rep.Notices = []Notice{{UserID: moved.UserID, Blocks: Text(
-			"Your "+c.site()+" subscription was just linked to another account, so full articles will no longer be sent here.",
+			"Your subscription to "+c.site()+" was just linked to another account, so full articles will no longer be sent here.",
 			"If that wasn't you, get a new link code from "+c.site()+" and link this account again.")}}
 	}
 	c.log.Info("account linked", "platform", req.Platform, "subscription", sub.ID, "moved", moved != nil)
@@ -282,7 +290,7 @@ func (c *Commands) status(ctx context.Context, req Request) Reply {
 		return c.fail(req, err)
 	}
 	now := c.st.Now()
-	lines := []string{"Linked to your " + c.site() + " subscription" + planSuffix(sub) + "."}
+	lines := []string{"Linked to your subscription to " + c.site() + planSuffix(sub) + "."}
 	if sub.EntitledAt(now) {
 		lines = append(lines, "Full articles: yes, until "+sub.EntitledUntil().UTC().Format("2 January 2006 15:04 MST")+" (renewals extend this).")
 	} else {

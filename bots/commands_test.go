@@ -398,9 +398,20 @@ func TestCommandsMarkReachable(t *testing.T) {
 	if l, _, _ := e.st.LinkFor(ctx, "telegram", "alice"); l.Reachable() {
 		t.Fatal("a group command marked the DM reachable")
 	}
-	e.do("alice", "help", "")
-	if l, _, _ := e.st.LinkFor(ctx, "telegram", "alice"); !l.Reachable() {
-		t.Fatal("a private command did not mark the link reachable")
+	for _, tc := range []struct{ name, command string }{
+		{"a private command", "help"},
+		{"private text that is not a command", ""},
+	} {
+		if err := e.st.MarkLinkUnreachable(ctx, "telegram", "alice", "Forbidden: bot was blocked by the user"); err != nil {
+			t.Fatal(err)
+		}
+		r := e.do("alice", tc.command, "")
+		if l, _, _ := e.st.LinkFor(ctx, "telegram", "alice"); !l.Reachable() {
+			t.Errorf("%s did not mark the link reachable", tc.name)
+		}
+		if r.Error || !strings.Contains(text(r), "/help") {
+			t.Errorf("%s: reply %q does not point to /help", tc.name, text(r))
+		}
 	}
 }
 

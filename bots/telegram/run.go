@@ -24,9 +24,6 @@ import (
 // reader whose command took effect (a link, a pause) still hears about it.
 const replyTimeout = 20 * time.Second
 
-// hint answers private messages that are not commands.
-var hint = bots.Text("I only understand commands. Send /help to see them, or /link followed by the code from the website to connect your subscription.")
-
 // Run receives updates until ctx ends and hands reader commands to h: by long polling, or,
 // with Config.WebhookURL, by registering the webhook and serving WebhookHandler. It returns
 // nil when ctx ends and an error only when the webhook could not be registered.
@@ -137,8 +134,8 @@ func (b *Bot) onUpdate(ctx context.Context, _ *tg.Bot, upd *models.Update) {
 	}
 }
 
-// handleUpdate routes a message: commands to h, a hint for other private text; group
-// chatter, channel posts and other update kinds are ignored.
+// handleUpdate routes a message: commands to h, other private text to h as an empty command
+// (answered with a hint); group chatter, channel posts and other update kinds are ignored.
 func (b *Bot) handleUpdate(ctx context.Context, h bots.Handler, upd *models.Update) {
 	msg := upd.Message
 	if msg == nil || msg.From == nil || msg.From.IsBot {
@@ -146,13 +143,14 @@ func (b *Bot) handleUpdate(ctx context.Context, h bots.Handler, upd *models.Upda
 	}
 	private := msg.Chat.Type == models.ChatTypePrivate
 	cmd, args, isCmd := b.parseCommand(msg)
-	if !isCmd {
-		if private {
-			b.reply(ctx, msg, bots.Reply{Blocks: hint})
-		}
-		return
-	}
-	if cmd == "" {
+	switch {
+	case !isCmd && !private:
+		return // group chatter
+	case !isCmd:
+		// Other private text is handed on as an empty command, without the text: the reader gets
+		// a hint, and a reader who had blocked the bot is reachable again.
+		cmd, args = "", ""
+	case cmd == "":
 		return // addressed to another bot
 	}
 	req := bots.Request{

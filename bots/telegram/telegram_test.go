@@ -509,6 +509,8 @@ func TestRunCommands(t *testing.T) {
 			return bots.Reply{Blocks: bots.Text("The full article is for subscribers. Link yours with /link CODE."), Stories: []bots.StoryCard{card}}
 		case req.Command == "story":
 			return bots.Reply{Article: bots.ArticleMessages(story, req.Limits)}
+		case req.Command == "":
+			return bots.Reply{Blocks: bots.Text("Send /help for the commands.")}
 		case !req.Private:
 			return bots.Reply{Blocks: bots.Text("Send this to me privately."), Error: true}
 		}
@@ -597,15 +599,19 @@ func TestRunCommands(t *testing.T) {
 		}
 	}
 
-	// Private text that is not a command gets a hint, not silence, and does not reach the handler.
-	e.srv.PushUpdate(telegramtest.TextUpdate(8008, "private", 8008, "hello?"))
+	// Private text that is not a command reaches the handler as an empty command without its
+	// text (it may be a code typed without /link), and its answer is sent.
+	e.srv.PushUpdate(telegramtest.TextUpdate(8008, "private", 8008, "hello? K7Q2-MX4P"))
+	if req := h.next(t); req.Command != "" || req.Args != "" || !req.Private || req.UserID != "8008" {
+		t.Errorf("plain text request = %+v", req)
+	}
 	if s := sentTo("8008", 1); !strings.Contains(s[0].Plain, "/help") {
 		t.Errorf("hint = %q", s[0].Plain)
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if len(h.reqs) != 5 {
-		t.Errorf("handler got %d requests, want 5: %+v", len(h.reqs), h.reqs)
+	if len(h.reqs) != 6 {
+		t.Errorf("handler got %d requests, want 6: %+v", len(h.reqs), h.reqs)
 	}
 }
 
