@@ -284,3 +284,46 @@ func TestBlockedReaderReachableAgain(t *testing.T) {
 		}
 	}
 }
+
+// TestStoryAskedInGroup: an entitled reader asking in a group gets the article privately and
+// the group hears so; when the bot cannot write to them privately the group hears how to fix it.
+func TestStoryAskedInGroup(t *testing.T) {
+	e := newReaderEnv(t)
+	ctx := context.Background()
+	sub := e.subscription(t, "cus_5", "active")
+	st, _, err := e.st.UpsertStory(ctx, store.Story{Origin: "cli", GUID: "g5", Title: "Dam report", URL: "https://valley.example/dam",
+		Summary: "A report.", Body: store.BodyFromText("Subscribers learn the dam holds 3 million cubic metres."), PublishedAt: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const group = int64(-900)
+	cases := []struct {
+		name    string
+		reader  int64
+		blocked bool
+		want    string
+		gotDM   bool
+	}{
+		{"reachable reader", 901, false, "sent you the full article", true},
+		{"reader who never started the bot", 902, true, "press Start", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			uid := itoa(tc.reader)
+			e.say(t, tc.reader, "private", tc.reader, "/link "+e.mint(t, sub), uid, 1)
+			if tc.blocked {
+				e.srv.FailChat(uid, telegramtest.Blocked)
+				defer e.srv.ClearChat(uid)
+			}
+			before := len(e.srv.Sent(uid))
+			got := e.say(t, group, "supergroup", tc.reader, "/story "+itoa(st.ID), itoa(group), 1)
+			if !strings.Contains(got, tc.want) || strings.Contains(got, "3 million") {
+				t.Errorf("group reply = %q, want %q and no article text", got, tc.want)
+			}
+			dms := e.srv.Sent(uid)[before:]
+			if gotDM := len(dms) > 0 && strings.Contains(dms[0].Plain, "3 million"); gotDM != tc.gotDM {
+				t.Errorf("article DM delivered = %v, want %v", gotDM, tc.gotDM)
+			}
+		})
+	}
+}

@@ -200,6 +200,19 @@ func (b *Bot) parseCommand(msg *models.Message) (cmd, args string, isCmd bool) {
 func (b *Bot) reply(ctx context.Context, msg *models.Message, rep bots.Reply) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), replyTimeout)
 	defer cancel()
+	if len(rep.Article) > 0 && msg.Chat.Type != models.ChatTypePrivate {
+		// Asked in a group: deliver first, so the group hears whether it worked. A reader who never
+		// opened a private chat with the bot cannot be written to until they do.
+		if _, err := b.Send(ctx, bots.Recipient{UserID: strconv.FormatInt(msg.From.ID, 10)}, rep.Article); err != nil {
+			b.log.Warn("telegram: sending an article to the asker", "err", err)
+			if errors.Is(err, bots.ErrUnreachable) {
+				rep.Blocks = bots.Text("I can't send you private messages yet. Open a private chat with @" + b.username + ", press Start, and ask me there.")
+			} else {
+				rep.Blocks = bots.Text("I couldn't send you the article just now. Please try again in a minute.")
+			}
+		}
+		rep.Article = nil
+	}
 	var body store.Body
 	body = append(append(body, rep.Blocks...), storyListBlocks(rep.Stories)...)
 	if len(body) > 0 {
