@@ -31,6 +31,8 @@ type command struct {
 	// flags adds the command's flags to fs; may be nil.
 	flags func(fs *flag.FlagSet, o *cmdOpts)
 	run   func(ctx context.Context, e *env, o *cmdOpts, args []string) error
+	// ownFlags: the command parses flags after its first argument itself (subcommands with their own flags).
+	ownFlags bool
 }
 
 // cmdOpts holds the values of flags shared by several commands plus each command's own.
@@ -102,7 +104,16 @@ func Main(ctx context.Context, args []string, e *env) int {
 	}
 	o := &cmdOpts{values: map[string]any{}}
 	fs := newFlagSet(c, o, e.stderr)
-	if err := fs.Parse(args[1:]); err != nil {
+	var rest []string
+	var err error
+	if c.ownFlags {
+		err = fs.Parse(args[1:])
+		rest = fs.Args()
+	} else {
+		// `herald preview page.html --json` is as natural as the flags-first form.
+		rest, err = parseInterleaved(fs, args[1:])
+	}
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			printCommandHelp(e.stdout, c)
 			return exitOK
@@ -110,7 +121,7 @@ func Main(ctx context.Context, args []string, e *env) int {
 		fmt.Fprintf(e.stderr, "Run 'herald %s --help' for usage.\n", c.name)
 		return exitUsage
 	}
-	err := c.run(ctx, e, o, fs.Args())
+	err = c.run(ctx, e, o, rest)
 	var ue *usageError
 	switch {
 	case err == nil:

@@ -71,6 +71,9 @@ func runSummarize(ctx context.Context, e *env, o *cmdOpts, args []string) error 
 		return err
 	}
 	if b := o.str("backend"); b != "" {
+		if b != "extractive" && b != "openai" {
+			return usagef("--backend %q: want extractive or openai", b)
+		}
 		cfg.Summarize.Backend = b
 		if err := cfg.validate(); err != nil {
 			return err
