@@ -124,22 +124,38 @@ type LogConfig struct {
 }
 
 // Duration is a time.Duration written as "90s" or "15m" in TOML.
-type Duration struct{ time.Duration }
+type Duration struct {
+	time.Duration
+	// env holds a value that refers to ${VAR}; it is parsed once the environment is expanded.
+	env string
+}
 
 // UnmarshalText parses a Go duration string.
 func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
+	if envRef.Match(b) {
+		d.env = string(b)
+		return nil
+	}
+	v, err := parseDuration(string(b))
 	if err != nil {
-		return fmt.Errorf("invalid duration %q (use a form like \"90s\", \"15m\", \"1h\")", string(b))
+		return err
 	}
 	d.Duration = v
 	return nil
 }
 
+func parseDuration(s string) (time.Duration, error) {
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("invalid duration %q (use a form like \"90s\", \"15m\", \"1h\")", s)
+	}
+	return v, nil
+}
+
 // MarshalText writes the duration in Go syntax.
 func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
 
-func dur(d time.Duration) Duration { return Duration{d} }
+func dur(d time.Duration) Duration { return Duration{Duration: d} }
 
 // DefaultConfig is the configuration Herald runs with when no file is given.
 func DefaultConfig() Config {
@@ -216,6 +232,9 @@ func parseConfig(cfg *Config, path string, data []byte, getenv func(string) stri
 	if err != nil {
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
+			if pe.LastKey != "" && !strings.Contains(pe.Message, pe.LastKey) {
+				return fmt.Errorf("%w: %s: line %d: %s: %s", errConfig, path, pe.Position.Line, pe.LastKey, pe.Message)
+			}
 			return fmt.Errorf("%w: %s: line %d: %s", errConfig, path, pe.Position.Line, pe.Message)
 		}
 		return fmt.Errorf("%w: %s: %v", errConfig, path, err)
@@ -258,6 +277,20 @@ func expandEnv(v reflect.Value, key, path string, getenv func(string) string) er
 		}
 		v.SetString(s)
 	case reflect.Struct:
+		if d, ok := v.Addr().Interface().(*Duration); ok {
+			if d.env == "" {
+				return nil
+			}
+			s, err := expand(d.env, key)
+			if err != nil {
+				return err
+			}
+			if d.Duration, err = parseDuration(s); err != nil {
+				return fmt.Errorf("%w: %s: %s: %v", errConfig, path, key, err)
+			}
+			d.env = ""
+			return nil
+		}
 		t := v.Type()
 		for i := 0; i < v.NumField(); i++ {
 			f := t.Field(i)

@@ -56,7 +56,16 @@ func TestLoadConfig(t *testing.T) {
 		}},
 		{name: "unknown key names key and file", body: "[store]\npaht = 'x.db'\n", wantErr: "unknown key store.paht"},
 		{name: "unknown section", body: "[telegramm]\ntoken = 'x'\n", wantErr: "unknown key telegramm"},
-		{name: "bad duration", body: "[ingest]\ntimeout = 'soon'\n", wantErr: `invalid duration "soon"`},
+		{name: "bad duration names the key", body: "[ingest]\ntimeout = 'soon'\n", wantErr: `ingest.timeout: invalid duration "soon"`},
+		{name: "bad feed duration names the key", body: "[[ingest.feeds]]\nurl = 'https://a.example/f'\ninterval = '5 minutes'\n", wantErr: "ingest.feeds.interval: invalid duration"},
+		{name: "wrong type names the key", body: "[ingest]\nconcurrency = 'four'\n", wantErr: "ingest.concurrency"},
+		{name: "env var in a duration", body: "[ingest]\ntimeout = '${T}'\n", env: map[string]string{"T": "7s"}, check: func(t *testing.T, c Config) {
+			if c.Ingest.Timeout.Duration != 7*time.Second {
+				t.Errorf("ingest.timeout = %v, want 7s", c.Ingest.Timeout)
+			}
+		}},
+		{name: "env var in a duration expands to a bad value", body: "[ingest]\ntimeout = '${T}'\n", env: map[string]string{"T": "soon"}, wantErr: `ingest.timeout: invalid duration "soon"`},
+		{name: "unset env var in a duration", body: "[delivery]\nshutdown_timeout = '${T}'\n", wantErr: "delivery.shutdown_timeout refers to ${T}"},
 		{name: "bad backend", body: "[summarize]\nbackend = 'magic'\n", wantErr: "summarize.backend"},
 		{name: "bad feed url", body: "[[ingest.feeds]]\nurl = 'ftp://x'\n", wantErr: "ingest.feeds[0].url"},
 		{name: "bad drop pattern", body: "[[ingest.feeds]]\nurl = 'https://a.example/f'\ndrop_patterns = ['(']\n", wantErr: "ingest.feeds[0].drop_patterns[0]"},
