@@ -187,6 +187,35 @@ func New(ctx context.Context, cfg Config) (*Bot, error) {
 	return b, nil
 }
 
+// LookupUsername asks the Bot API at cfg.APIURL (getMe) for the bot's username, for tools that
+// need deep links without running the bot (herald link-code). Only Token, APIURL and HTTPClient
+// are used; errors never contain the token.
+func LookupUsername(ctx context.Context, cfg Config) (string, error) {
+	b := &Bot{token: strings.TrimSpace(cfg.Token)}
+	if b.token == "" {
+		return "", errors.New("telegram: no bot token configured")
+	}
+	if cfg.APIURL == "" {
+		cfg.APIURL = DefaultAPIURL
+	}
+	client := cfg.HTTPClient
+	if client == nil {
+		client = &http.Client{Timeout: 15 * time.Second}
+	}
+	api, err := tg.New(b.token, tg.WithServerURL(strings.TrimRight(cfg.APIURL, "/")), tg.WithHTTPClient(time.Second, client), tg.WithSkipGetMe())
+	if err != nil {
+		return "", fmt.Errorf("telegram: %s", b.redact(err.Error()))
+	}
+	me, err := api.GetMe(ctx)
+	if err != nil {
+		return "", fmt.Errorf("telegram: getMe: %s", b.redact(err.Error()))
+	}
+	if me.Username == "" {
+		return "", errors.New("telegram: getMe returned no username")
+	}
+	return me.Username, nil
+}
+
 func setDefault[T int | float64](v *T, d T) {
 	if *v <= 0 {
 		*v = d

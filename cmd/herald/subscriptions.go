@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/heraldnews/herald/api"
+	"github.com/heraldnews/herald/bots/telegram"
 	"github.com/heraldnews/herald/store"
 )
 
@@ -380,6 +381,25 @@ type LinkCodeOutput struct {
 	TelegramURL  string    `json:"telegram_url,omitempty"`
 }
 
+// telegramUsername is the bot's username for deep links: [telegram] bot_username, else what the
+// Bot API says (getMe) when a token is configured; "" when neither works.
+func telegramUsername(ctx context.Context, e *env, cfg Config) string {
+	if bot := strings.TrimPrefix(strings.TrimSpace(cfg.Telegram.BotUsername), "@"); bot != "" {
+		return bot
+	}
+	if cfg.Telegram.Token == "" {
+		return ""
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	bot, err := telegram.LookupUsername(ctx, telegram.Config{Token: cfg.Telegram.Token, APIURL: cfg.Telegram.APIURL})
+	if err != nil {
+		fmt.Fprintf(e.stderr, "herald: no Telegram deep link: %v\n", err)
+		return ""
+	}
+	return bot
+}
+
 func runLinkCode(ctx context.Context, e *env, o *cmdOpts, args []string) error {
 	fs := flag.NewFlagSet("herald link-code", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
@@ -417,7 +437,7 @@ func runLinkCode(ctx context.Context, e *env, o *cmdOpts, args []string) error {
 		return err
 	}
 	out := LinkCodeOutput{Subscription: sub.ExternalID, Code: store.FormatLinkCode(code), Platform: platform, ExpiresAt: expires}
-	if bot := strings.TrimPrefix(cfg.Telegram.BotUsername, "@"); bot != "" && platform != "discord" {
+	if bot := telegramUsername(ctx, e, cfg); bot != "" && platform != "discord" {
 		out.TelegramURL = "https://t.me/" + bot + "?start=" + code
 	}
 	if o.jsonOut {
@@ -428,7 +448,7 @@ func runLinkCode(ctx context.Context, e *env, o *cmdOpts, args []string) error {
 	if out.TelegramURL != "" {
 		fmt.Fprintf(e.stdout, "telegram link %s\n", out.TelegramURL)
 	} else if platform != "discord" {
-		fmt.Fprintf(e.stdout, "telegram link (set [telegram] bot_username to print the t.me deep link)\n")
+		fmt.Fprintf(e.stdout, "telegram link (set [telegram] bot_username or a token to print the t.me deep link)\n")
 	}
 	how := "/link " + out.Code
 	if platform == "" {

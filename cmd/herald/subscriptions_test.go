@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/heraldnews/herald/bots/telegram/telegramtest"
 	"github.com/heraldnews/herald/store"
 )
 
@@ -111,5 +112,45 @@ func TestLinkCodeTelegramURL(t *testing.T) {
 	norm, _ := store.NormalizeLinkCode(shown)
 	if !strings.Contains(out, "?start="+norm+"\n") {
 		t.Fatalf("deep link payload is not the code:\n%s", out)
+	}
+}
+
+// TestLinkCodeTelegramURLFromGetMe: without bot_username, a configured token makes link-code ask
+// the Bot API for the username, so the deep link is printed; the token never is.
+func TestLinkCodeTelegramURLFromGetMe(t *testing.T) {
+	fake := telegramtest.NewServer("123456:LINKCODETOKEN", "valley_herald_bot")
+	t.Cleanup(fake.Close)
+	cases := []struct {
+		name, token, wantURL, wantErr string
+	}{
+		{"token accepted", fake.Token, "https://t.me/valley_herald_bot?start=", ""},
+		{"token rejected", "123456:WRONG", "", "no Telegram deep link"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := storeConfig(dir) + "[telegram]\napi_url = \"" + fake.URL + "\"\ntoken = \"" + tc.token + "\"\n"
+			if err := os.WriteFile(filepath.Join(dir, "herald.toml"), []byte(cfg), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "s.csv"), []byte(cliCSV), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if code, _, errOut := runHerald(t, dir, "subscriptions", "import", filepath.Join(dir, "s.csv")); code != exitOK {
+				t.Fatal(errOut)
+			}
+			code, out, errOut := runHerald(t, dir, "link-code", "cus_1", "--json")
+			var lc LinkCodeOutput
+			if code != exitOK || json.Unmarshal([]byte(out), &lc) != nil {
+				t.Fatalf("link-code: %d %s %s", code, out, errOut)
+			}
+			norm, _ := store.NormalizeLinkCode(lc.Code)
+			if tc.wantURL == "" && lc.TelegramURL != "" || tc.wantURL != "" && lc.TelegramURL != tc.wantURL+norm {
+				t.Errorf("telegram_url = %q, want %q + code", lc.TelegramURL, tc.wantURL)
+			}
+			if !strings.Contains(errOut, tc.wantErr) || strings.Contains(out+errOut, "LINKCODETOKEN") || strings.Contains(out+errOut, "WRONG") {
+				t.Errorf("stderr = %q", errOut)
+			}
+		})
 	}
 }
