@@ -371,7 +371,12 @@ func (d *Dispatcher) fail(bg, sendCtx context.Context, row store.Delivery, log *
 		return d.retry(bg, row, log, err, ra.After, ra.After > 0)
 	case errors.Is(err, ErrUnreachable):
 		reason := "unreachable: " + err.Error()
-		log.Info("recipient unreachable", "err", err)
+		if row.Kind == store.DeliveryPost {
+			// Only the operator can fix a channel (permissions, a removed bot, a wrong id): say so loudly.
+			log.Error("channel unreachable: posts to it stop until it is fixed", "channel", row.Target, "err", err)
+		} else {
+			log.Info("recipient unreachable", "err", err)
+		}
 		if merr := markUnreachable(reason); merr != nil {
 			return merr
 		}

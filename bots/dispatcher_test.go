@@ -1,6 +1,7 @@
 package bots
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -324,6 +325,8 @@ func TestDispatcherErrorClasses(t *testing.T) {
 		sendErr error
 		postErr error
 		check   func(t *testing.T, e *dlvEnv, d *Dispatcher, fp *fakePlatform, s1, s2 store.Story)
+		// wantLogs must all appear in the dispatcher's log (the loud ones are for the operator).
+		wantLogs []string
 	}{
 		{name: "retry after the platform's delay, pausing the platform on a global 429",
 			sendErr: &RetryAfter{After: 300 * time.Millisecond, Global: true, Reason: "429 Too Many Requests"},
@@ -377,7 +380,8 @@ func TestDispatcherErrorClasses(t *testing.T) {
 				}
 			}},
 		{name: "rejected: failed at once",
-			sendErr: fmt.Errorf("400 can't parse entities: %w", ErrRejected),
+			sendErr:  fmt.Errorf("400 can't parse entities: %w", ErrRejected),
+			wantLogs: []string{"level=ERROR", "delivery_id=", "can't parse entities"},
 			check: func(t *testing.T, e *dlvEnv, d *Dispatcher, fp *fakePlatform, s1, _ store.Story) {
 				r := e.row(t, s1.ID, store.DeliveryDM, "u1")
 				if r.State != store.DeliveryFailed || !strings.HasPrefix(r.Reason, "rejected: ") || r.Attempts != 1 {
@@ -399,7 +403,8 @@ func TestDispatcherErrorClasses(t *testing.T) {
 				}
 			}},
 		{name: "channel unreachable: marked, later posts skipped",
-			postErr: fmt.Errorf("chat not found: %w", ErrUnreachable),
+			postErr:  fmt.Errorf("chat not found: %w", ErrUnreachable),
+			wantLogs: []string{`level=ERROR msg="channel unreachable`, "channel=@news", "chat not found"},
 			check: func(t *testing.T, e *dlvEnv, d *Dispatcher, fp *fakePlatform, s1, s2 store.Story) {
 				ch, _ := e.st.GetChannel(ctx, "telegram", "@news")
 				if ch.UnreachableAt.IsZero() {
@@ -438,7 +443,8 @@ func TestDispatcherErrorClasses(t *testing.T) {
 			reg := prometheus.NewRegistry()
 			m, _ := NewMetrics(reg)
 			// One at a time, so the first story's outcome is known when the second is sent.
-			d := NewDispatcher(e.st, fp, DispatcherConfig{Concurrency: 1, BaseBackoff: 2 * time.Second}, dlvLogger(), m)
+			logs := &lockedWriter{w: &bytes.Buffer{}, mu: &sync.Mutex{}}
+			d := NewDispatcher(e.st, fp, DispatcherConfig{Concurrency: 1, BaseBackoff: 2 * time.Second}, slog.New(slog.NewTextHandler(logs, nil)), m)
 			q := NewQueuer(e.st, QueuerConfig{Platforms: []string{"telegram"}, Channels: map[string][]string{"telegram": {"@news"}}}, dlvLogger(), m)
 			s1 := e.story(t, "one", dlvEpoch, 1)
 			s2 := e.story(t, "two", dlvEpoch.Add(time.Minute), 1)
@@ -452,6 +458,13 @@ func TestDispatcherErrorClasses(t *testing.T) {
 				t.Fatal("migration never exercised")
 			}
 			tc.check(t, e, d, fp, s1, s2)
+			logs.mu.Lock()
+			defer logs.mu.Unlock()
+			for _, w := range tc.wantLogs {
+				if !strings.Contains(logs.w.String(), w) {
+					t.Errorf("log lacks %q:\n%s", w, logs.w.String())
+				}
+			}
 		})
 	}
 }
