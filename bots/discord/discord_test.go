@@ -436,6 +436,11 @@ func TestSearchIsDeferredThenAnswered(t *testing.T) {
 	if decode(t, calls[0].Body)["type"] != 5.0 {
 		t.Errorf("search was not deferred: %s", calls[0].Body)
 	}
+	for _, c := range calls {
+		if !strings.Contains(string(c.Body), `"allowed_mentions":{"parse":[]`) {
+			t.Errorf("%s %s without allowed_mentions none: %s", c.Method, c.Path, c.Body)
+		}
+	}
 	if calls[1].Method != "PATCH" || !strings.HasSuffix(calls[1].Path, "/messages/@original") {
 		t.Fatalf("search answered with %s %s", calls[1].Method, calls[1].Path)
 	}
@@ -574,6 +579,7 @@ func TestErrorMapping(t *testing.T) {
 		{"unknown channel", discordtest.Failure{Status: 404, Code: discordtest.CodeUnknownChannel}, true, false, false, 0, false, true},
 		{"route 429", discordtest.Failure{Status: 429, RetryAfter: 1500 * time.Millisecond}, false, false, true, 1500 * time.Millisecond, false, false},
 		{"global 429", discordtest.Failure{Status: 429, RetryAfter: 2 * time.Second, Global: true}, false, false, true, 2 * time.Second, true, false},
+		{"429 of unknown scope counts as global", discordtest.Failure{Status: 429, RetryAfter: 1500 * time.Millisecond, Unscoped: true}, false, false, true, 1500 * time.Millisecond, true, false},
 		{"server error", discordtest.Failure{Status: 500}, false, false, true, 0, false, false},
 		{"bad gateway", discordtest.Failure{Status: 502}, false, false, true, 0, false, false},
 		{"invalid form body", discordtest.Failure{Status: 400, Code: 50035, Message: "Invalid Form Body"}, false, true, false, 0, false, false},

@@ -82,8 +82,11 @@ func (n *rateNote) record(h http.Header, body []byte) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.seen = true
+	// Discord names the scope of every 429; one without it (a proxy, an older server) is taken
+	// as global, the safe side: the whole bot waits rather than run into it again.
+	scope := strings.TrimSpace(h.Get("X-RateLimit-Scope"))
 	n.global = v.Global || strings.EqualFold(h.Get("X-RateLimit-Global"), "true") ||
-		strings.EqualFold(h.Get("X-RateLimit-Scope"), "global")
+		strings.EqualFold(scope, "global") || scope == ""
 }
 
 // scope reports whether a 429 applies to the whole bot; unknown counts as global, the safe side.

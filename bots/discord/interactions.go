@@ -219,7 +219,7 @@ func (b *Bot) answer(ctx context.Context, h bots.Handler, i *discordgo.Interacti
 	if deferred {
 		err := b.s.InteractionRespond(i, &discordgo.InteractionResponse{
 			Type: discordgo.InteractionResponseDeferredChannelMessageWithSource,
-			Data: &discordgo.InteractionResponseData{Flags: discordgo.MessageFlagsEphemeral},
+			Data: &discordgo.InteractionResponseData{Flags: discordgo.MessageFlagsEphemeral, AllowedMentions: noMentions()},
 		}, discordgo.WithContext(ctx))
 		if err != nil {
 			b.log.Warn("discord: deferring an interaction failed", "command", req.Command, "err", b.describe(err))

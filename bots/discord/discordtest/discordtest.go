@@ -47,9 +47,11 @@ type Failure struct {
 	Status  int
 	Code    int
 	Message string
-	// RetryAfter and Global describe a 429.
+	// RetryAfter and Global describe a 429; Unscoped leaves out the X-RateLimit-Scope and
+	// X-RateLimit-Global headers, as a minimal proxy may.
 	RetryAfter time.Duration
 	Global     bool
+	Unscoped   bool
 	// Skip lets that many matching requests through before failing.
 	Skip int
 	// Times is how many requests fail; 0 means one.
@@ -402,7 +404,11 @@ func (s *Server) writeFailure(w http.ResponseWriter, f *Failure) {
 			w.Header().Set("X-RateLimit-Global", "true")
 			scope = "global"
 		}
-		w.Header().Set("X-RateLimit-Scope", scope)
+		if f.Unscoped {
+			w.Header().Del("X-RateLimit-Global")
+		} else {
+			w.Header().Set("X-RateLimit-Scope", scope)
+		}
 		writeJSON(w, f.Status, map[string]any{"message": "You are being rate limited.", "retry_after": secs, "global": f.Global})
 		return
 	}
