@@ -19,7 +19,7 @@ const (
 )
 
 // ErrBodyTooLarge is returned when a response body exceeds the configured size cap.
-var ErrBodyTooLarge = errors.New("ingest: response body too large")
+var ErrBodyTooLarge = errors.New("ingest: too large")
 
 // HTTPError is a response status Herald does not accept (anything but 2xx and 304).
 type HTTPError struct {
@@ -172,7 +172,7 @@ func (f *fetcher) get(ctx context.Context, r request) (response, error) {
 		return out, &HTTPError{Status: resp.StatusCode, URL: r.url}
 	}
 	if resp.ContentLength > f.maxBytes {
-		return out, fmt.Errorf("%w: %s declares %d bytes (limit %d)", ErrBodyTooLarge, redactURL(r.url), resp.ContentLength, f.maxBytes)
+		return out, fmt.Errorf("%w: %s declares %d bytes, over the %s limit (ingest.max_body_bytes)", ErrBodyTooLarge, redactURL(r.url), resp.ContentLength, byteSize(f.maxBytes))
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, f.maxBytes+1))
 	if err != nil {
@@ -182,7 +182,7 @@ func (f *fetcher) get(ctx context.Context, r request) (response, error) {
 		return out, fmt.Errorf("ingest: read %s: %w", redactURL(r.url), err)
 	}
 	if int64(len(body)) > f.maxBytes {
-		return out, fmt.Errorf("%w: %s is over %d bytes", ErrBodyTooLarge, redactURL(r.url), f.maxBytes)
+		return out, fmt.Errorf("%w: %s is over the %s limit (ingest.max_body_bytes)", ErrBodyTooLarge, redactURL(r.url), byteSize(f.maxBytes))
 	}
 	out.body = body
 	return out, nil
@@ -200,4 +200,15 @@ func redactURL(u string) string {
 	}
 	p.Fragment = ""
 	return p.String()
+}
+
+// byteSize writes n bytes for people: "10 MiB (10485760 bytes)".
+func byteSize(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB (%d bytes)", n>>20, n)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB (%d bytes)", n>>10, n)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }

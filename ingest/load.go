@@ -1,7 +1,10 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -40,13 +43,32 @@ func (p *Pipeline) Load(ctx context.Context, pathOrURL string) ([]Input, error) 
 			return nil, fmt.Errorf("ingest: load %s: %w", pathOrURL, err)
 		}
 		if int64(len(data)) > p.fetch.maxBytes {
-			return nil, fmt.Errorf("%w: %s is over %d bytes", ErrBodyTooLarge, pathOrURL, p.fetch.maxBytes)
+			return nil, fmt.Errorf("%w: %s is over the %s limit (ingest.max_body_bytes)", ErrBodyTooLarge, pathOrURL, byteSize(p.fetch.maxBytes))
 		}
 		abs, err := filepath.Abs(pathOrURL)
 		if err != nil {
 			abs = pathOrURL
 		}
 		guid = "file:" + abs
+	}
+	return loadInputs(pathOrURL, data, contentType, srcURL, guid)
+}
+
+// LoadData is Load for content already in memory (standard input): name is what errors
+// call it, and the story is identified by a hash of the content, so loading the same
+// text twice finds the same story instead of adding a copy.
+func (p *Pipeline) LoadData(name string, data []byte) ([]Input, error) {
+	if int64(len(data)) > p.fetch.maxBytes {
+		return nil, fmt.Errorf("%w: %s is over the %s limit (ingest.max_body_bytes)", ErrBodyTooLarge, name, byteSize(p.fetch.maxBytes))
+	}
+	sum := sha256.Sum256(data)
+	return loadInputs(name, data, "", "", "sha256:"+hex.EncodeToString(sum[:]))
+}
+
+// loadInputs turns a page, text or feed into Inputs; the type comes from the content.
+func loadInputs(name string, data []byte, contentType, srcURL, guid string) ([]Input, error) {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, fmt.Errorf("ingest: load %s: empty: no article or feed in it", name)
 	}
 	switch detect(data) {
 	case extract.FeedXML, extract.FeedJSON:
@@ -67,7 +89,7 @@ func (p *Pipeline) Load(ctx context.Context, pathOrURL string) ([]Input, error) 
 		return []Input{{Origin: "cli", GUID: guid, URL: srcURL, Page: data, PageContentType: contentType}}, nil
 	default:
 		if !utf8.Valid(data) {
-			return nil, fmt.Errorf("ingest: load %s: not UTF-8 text, HTML or a feed", pathOrURL)
+			return nil, fmt.Errorf("ingest: load %s: not UTF-8 text, HTML or a feed", name)
 		}
 		title, text := splitTitle(string(data))
 		return []Input{{Origin: "cli", GUID: guid, URL: srcURL, Title: title, Text: text}}, nil

@@ -2,10 +2,13 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/heraldnews/herald/store"
 )
 
 // sharedPath returns rel under ../shared next to the repository root, skipping when absent.
@@ -128,5 +131,70 @@ func TestPaywalledFixture(t *testing.T) {
 		if strings.Contains(st.Text, junk) || strings.Contains(st.Title, junk) {
 			t.Errorf("junk %q kept", junk)
 		}
+	}
+}
+
+func TestLoadRejects(t *testing.T) {
+	dir := t.TempDir()
+	e := newEnv(t, HTTPOptions{MaxBodyBytes: 4096})
+	tests := []struct {
+		name    string
+		content []byte
+		want    string
+		tooBig  bool
+	}{
+		{"empty", nil, "empty", false},
+		{"only blank lines", []byte("\n \n\t\n"), "empty", false},
+		{"binary", []byte{0xff, 0xfe, 0x00, 0x9c, 0x81, 0xc3, 0x28, 0xa0, 0xa1}, "not UTF-8 text, HTML or a feed", false},
+		{"over the cap", []byte(strings.Repeat("A sentence of a story. ", 200)), "ingest.max_body_bytes", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := filepath.Join(dir, "input")
+			if err := os.WriteFile(p, tt.content, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			for _, load := range []func() ([]Input, error){
+				func() ([]Input, error) { return e.pipe.Load(context.Background(), p) },
+				func() ([]Input, error) { return e.pipe.LoadData("standard input", tt.content) },
+			} {
+				_, err := load()
+				if err == nil || !strings.Contains(err.Error(), tt.want) {
+					t.Fatalf("err = %v, want it to say %q", err, tt.want)
+				}
+				if errors.Is(err, ErrBodyTooLarge) != tt.tooBig {
+					t.Errorf("errors.Is(err, ErrBodyTooLarge) = %v for %v", !tt.tooBig, err)
+				}
+			}
+		})
+	}
+}
+
+// Standard input has no name to identify a story by: the same content is the same story.
+func TestLoadDataIdentity(t *testing.T) {
+	e := newEnv(t, HTTPOptions{})
+	text := []byte("Harbour wall repaired\n\nThe harbour wall was repaired this week after the winter storms.\n\nThe work cost less than expected.")
+	a, err := e.pipe.LoadData("standard input", text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := e.pipe.LoadData("standard input", text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := e.pipe.LoadData("standard input", append(text, " It reopens on Monday."...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a) != 1 || a[0].Title != "Harbour wall repaired" || a[0].GUID != b[0].GUID || a[0].GUID == c[0].GUID {
+		t.Fatalf("identities %q %q %q (title %q)", a[0].GUID, b[0].GUID, c[0].GUID, a[0].Title)
+	}
+	_, first, err := e.pipe.Process(context.Background(), a[0], true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, again, err := e.pipe.Process(context.Background(), b[0], true)
+	if err != nil || first != store.StoryCreated || again != store.StoryUnchanged {
+		t.Fatalf("ingesting the same standard input twice: %v then %v (%v)", first, again, err)
 	}
 }

@@ -53,7 +53,7 @@ func runIngest(ctx context.Context, e *env, o *cmdOpts, args []string) error {
 	}
 	defer a.Close()
 	pipe := a.pipeline
-	inputs, err := loadInputs(ctx, pipe, e, args[0])
+	inputs, err := loadInputs(ctx, pipe, e, args[0], cfg.Ingest.MaxBodyBytes)
 	if err != nil {
 		return err
 	}
@@ -113,7 +113,7 @@ func runPreview(ctx context.Context, e *env, o *cmdOpts, args []string) error {
 		return err
 	}
 	pipe := ingest.NewPipeline(nil, sum, nil, ingest.PipelineOptions{Logger: logger, HTTP: httpOptions(cfg)})
-	inputs, err := loadInputs(ctx, pipe, e, args[0])
+	inputs, err := loadInputs(ctx, pipe, e, args[0], cfg.Ingest.MaxBodyBytes)
 	if err != nil {
 		return err
 	}

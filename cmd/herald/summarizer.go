@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strings"
 
 	"github.com/heraldnews/herald/ingest"
@@ -90,7 +89,7 @@ func runSummarize(ctx context.Context, e *env, o *cmdOpts, args []string) error 
 		}
 	}
 	pipe := ingest.NewPipeline(nil, sum, nil, ingest.PipelineOptions{Logger: logger, HTTP: httpOptions(cfg)})
-	inputs, err := loadInputs(ctx, pipe, e, args[0])
+	inputs, err := loadInputs(ctx, pipe, e, args[0], cfg.Ingest.MaxBodyBytes)
 	if err != nil {
 		return err
 	}
@@ -126,29 +125,15 @@ func runSummarize(ctx context.Context, e *env, o *cmdOpts, args []string) error 
 }
 
 // loadInputs reads FILE, URL or "-" (standard input) into pipeline inputs.
-func loadInputs(ctx context.Context, pipe *ingest.Pipeline, e *env, src string) ([]ingest.Input, error) {
+func loadInputs(ctx context.Context, pipe *ingest.Pipeline, e *env, src string, maxBytes int64) ([]ingest.Input, error) {
 	if src != "-" {
-		ins, err := pipe.Load(ctx, src)
-		if err != nil {
-			return nil, err
-		}
-		return ins, nil
+		return pipe.Load(ctx, src)
 	}
-	data, err := io.ReadAll(io.LimitReader(e.stdin, 10<<20+1))
+	data, err := io.ReadAll(io.LimitReader(e.stdin, maxBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("read standard input: %w", err)
 	}
-	f, err := os.CreateTemp("", "herald-stdin-*")
-	if err != nil {
-		return nil, err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return nil, err
-	}
-	f.Close()
-	return pipe.Load(ctx, f.Name())
+	return pipe.LoadData("standard input", data)
 }
 
 func titleOr(st store.Story) string {
