@@ -171,14 +171,41 @@ type feedResult struct {
 // with bounded concurrency, and returns when all are done. Feed failures are recorded
 // on the feed, not returned; the error is for the database or ctx.
 func (p *Poller) PollOnce(ctx context.Context) (PollReport, error) {
-	var rep PollReport
 	if err := p.sync(ctx); err != nil {
-		return rep, err
+		return PollReport{}, err
 	}
 	due, err := p.store.DueFeeds(ctx, p.store.Now())
 	if err != nil {
-		return rep, fmt.Errorf("ingest: %w", err)
+		return PollReport{}, fmt.Errorf("ingest: %w", err)
 	}
+	return p.pollFeeds(ctx, due), ctx.Err()
+}
+
+// PollAll is PollOnce for a one-shot run (`herald serve --once`, from cron or by hand):
+// every healthy feed is polled now even if its interval has not passed, because the
+// operator asked for a cycle; a failing feed still waits out its backoff, and a disabled
+// one is skipped. Conditional GET keeps the extra polls cheap.
+func (p *Poller) PollAll(ctx context.Context) (PollReport, error) {
+	if err := p.sync(ctx); err != nil {
+		return PollReport{}, err
+	}
+	feeds, err := p.store.ListFeeds(ctx)
+	if err != nil {
+		return PollReport{}, fmt.Errorf("ingest: %w", err)
+	}
+	now := p.store.Now()
+	var todo []store.Feed
+	for _, f := range feeds {
+		if !f.Disabled() && (f.Failures == 0 || !f.NextPollAt.After(now)) {
+			todo = append(todo, f)
+		}
+	}
+	return p.pollFeeds(ctx, todo), ctx.Err()
+}
+
+// pollFeeds polls feeds with bounded concurrency and returns when all are done.
+func (p *Poller) pollFeeds(ctx context.Context, due []store.Feed) PollReport {
+	var rep PollReport
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, p.cfg.Concurrency)
@@ -203,7 +230,7 @@ func (p *Poller) PollOnce(ctx context.Context) (PollReport, error) {
 		}()
 	}
 	wg.Wait()
-	return rep, ctx.Err()
+	return rep
 }
 
 func (r *PollReport) add(f feedResult) {

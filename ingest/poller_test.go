@@ -571,3 +571,41 @@ func TestProcessRequiresIdentity(t *testing.T) {
 		t.Fatalf("prepare of empty input: %v", err)
 	}
 }
+
+// PollAll (serve --once) polls healthy feeds before their interval, conditionally, and
+// leaves failing feeds to their backoff and disabled feeds alone.
+func TestPollAll(t *testing.T) {
+	e := newEnv(t, HTTPOptions{})
+	s := newSite(t)
+	body := rssFeed([4]string{"One", "g1", "https://news.example/one", longStory("one")})
+	s.serve("/ok", "application/rss+xml", func() []byte { return body }, `"v1"`)
+	s.handle("/broken", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", http.StatusInternalServerError) })
+	p := e.poller(t, Config{DefaultInterval: time.Hour, Feeds: []FeedConfig{{URL: s.url("/ok"), Backfill: 1}, {URL: s.url("/broken"), Backfill: 1}}})
+	rep, err := p.PollAll(context.Background())
+	if err != nil || rep.Polled != 2 || rep.New != 1 || rep.Failed != 1 {
+		t.Fatalf("first PollAll: %+v, %v", rep, err)
+	}
+	// A minute later nothing is due, yet a one-shot run polls the healthy feed (304, no parse).
+	e.clk.Advance(time.Minute)
+	if rep := e.pollOnce(t, p); rep.Polled != 0 {
+		t.Fatalf("PollOnce polled before due: %+v", rep)
+	}
+	rep, err = p.PollAll(context.Background())
+	if err != nil || rep.Polled != 1 || rep.NotModified != 1 || rep.New != 0 || rep.Failed != 0 {
+		t.Fatalf("second PollAll: %+v, %v", rep, err)
+	}
+	if got := s.header("/ok", "If-None-Match"); got != `"v1"` {
+		t.Errorf("If-None-Match = %q", got)
+	}
+	if s.count("/broken") != 1 {
+		t.Errorf("a failing feed was polled during its backoff: %d requests", s.count("/broken"))
+	}
+	if e.sum.calls() != 1 || len(e.q.titles()) != 1 {
+		t.Errorf("a 304 caused work: %d summaries, %d queued", e.sum.calls(), len(e.q.titles()))
+	}
+	// Past the backoff the failing feed is tried again.
+	e.clk.Advance(3 * time.Hour)
+	if rep, err := p.PollAll(context.Background()); err != nil || rep.Polled != 2 || rep.Failed != 1 {
+		t.Fatalf("PollAll after backoff: %+v, %v", rep, err)
+	}
+}
