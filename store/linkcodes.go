@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // crockford is Crockford's base32 alphabet: no I, L, O or U, so a typed code cannot be misread.
@@ -56,6 +57,9 @@ func (p LinkPolicy) withDefaults() LinkPolicy {
 	return p
 }
 
+// codeWrapping is punctuation that may surround a pasted code.
+const codeWrapping = " \t\n.,;:!?\"'`<>()[]{}«»‘’“”\u00a0"
+
 // NormalizeLinkCode returns the canonical form of a typed code (upper case, dashes and spaces removed,
 // O read as 0, I and L as 1) and whether it is a well-formed code at all. The canonical form is also
 // the Telegram deep-link payload.
@@ -63,10 +67,13 @@ func NormalizeLinkCode(code string) (string, bool) {
 	if len(code) > 4*LinkCodeLen {
 		return "", false
 	}
+	// A code pasted from an email or a web page may come quoted or with the sentence's full stop.
+	code = strings.Trim(code, codeWrapping)
 	var b strings.Builder
 	for _, r := range code {
 		switch {
-		case r == '-' || r == ' ' || r == '\t':
+		case r == '-' || unicode.IsSpace(r) || unicode.Is(unicode.Pd, r) || r == '\u2212':
+			// Phones and word processors turn the hyphen into dashes and the space into no-break spaces.
 			continue
 		case r >= 'a' && r <= 'z':
 			r -= 'a' - 'A'
