@@ -7,38 +7,40 @@ import (
 
 // Stats is a snapshot of what the database holds, for `herald stats` and /metrics.
 type Stats struct {
-	SchemaVersion           int
-	Stories                 int64
-	StoriesNoText           int64 // stories whose full text could not be extracted
-	Feeds                   int64
-	FeedsFailing            int64 // feeds with consecutive failures, not yet disabled
-	FeedsDisabled           int64
-	FailingFeeds            []FeedProblem
-	Subscriptions           int64
-	SubscriptionsEntitled   int64
-	Links                   int64
-	LinksUnreachable        int64
-	LinksPaused             int64
-	ChannelsUnreachable     int64
-	Deliveries              map[string]map[string]int64 // platform → state → count
-	OldestPendingMS         int64                       // age of the oldest due pending delivery, 0 if none
-	SummaryPromptTokens     int64
-	SummaryCompletionTokens int64
-	SummariesCached         int64
+	SchemaVersion           int                         `json:"schema_version"`
+	Stories                 int64                       `json:"stories"`
+	StoriesNoText           int64                       `json:"stories_without_text"` // stories whose full text could not be extracted
+	Feeds                   int64                       `json:"feeds"`
+	FeedsFailing            int64                       `json:"feeds_failing"` // feeds with consecutive failures, not yet disabled
+	FeedsDisabled           int64                       `json:"feeds_disabled"`
+	FailingFeeds            []FeedProblem               `json:"failing_feeds"`
+	Subscriptions           int64                       `json:"subscriptions"`
+	SubscriptionsEntitled   int64                       `json:"subscriptions_entitled"`
+	Links                   int64                       `json:"links"`
+	LinksUnreachable        int64                       `json:"links_unreachable"`
+	LinksPaused             int64                       `json:"links_paused"`
+	ChannelsUnreachable     int64                       `json:"channels_unreachable"`
+	Deliveries              map[string]map[string]int64 `json:"deliveries"`          // platform → state → count
+	DeliveriesByState       map[string]int64            `json:"deliveries_by_state"` // state → count over all platforms, every state present
+	OldestPendingMS         int64                       `json:"oldest_pending_ms"`   // age of the oldest due pending delivery, 0 if none
+	SummaryPromptTokens     int64                       `json:"summary_prompt_tokens"`
+	SummaryCompletionTokens int64                       `json:"summary_completion_tokens"`
+	SummariesCached         int64                       `json:"summaries_cached"`
 }
 
 // FeedProblem describes a feed that is failing or disabled.
 type FeedProblem struct {
-	Name     string
-	URL      string
-	Failures int
-	Error    string
-	Disabled bool
+	Name     string `json:"name"`
+	URL      string `json:"url"`
+	Failures int    `json:"failures"`
+	Error    string `json:"error"`
+	Disabled bool   `json:"disabled"`
 }
 
 // Stats computes the current counts.
 func (s *Store) Stats(ctx context.Context) (Stats, error) {
-	st := Stats{Deliveries: map[string]map[string]int64{}}
+	st := Stats{Deliveries: map[string]map[string]int64{}, FailingFeeds: []FeedProblem{},
+		DeliveriesByState: map[string]int64{"pending": 0, "sending": 0, "sent": 0, "skipped": 0, "failed": 0}}
 	var err error
 	if st.SchemaVersion, err = s.SchemaVersion(ctx); err != nil {
 		return st, err
@@ -85,6 +87,7 @@ func (s *Store) Stats(ctx context.Context) (Stats, error) {
 			st.Deliveries[p] = map[string]int64{}
 		}
 		st.Deliveries[p][state] = n
+		st.DeliveriesByState[state] += n
 	}
 	if err := rows.Err(); err != nil {
 		return st, fmt.Errorf("store: stats: %w", err)
