@@ -108,8 +108,11 @@ func runPreview(ctx context.Context, e *env, o *cmdOpts, args []string) error {
 	}
 	logger := newLogger(cfg.Log, e.stderr)
 	// No cache: a preview must not write summaries to the database.
-	sum, _, err := buildSummarizer(cfg.Summarize, nil, logger)
+	sum, check, err := buildSummarizer(cfg.Summarize, nil, logger)
 	if err != nil {
+		return err
+	}
+	if err := checkModel(ctx, check, logger); err != nil {
 		return err
 	}
 	pipe := ingest.NewPipeline(nil, sum, nil, ingest.PipelineOptions{Logger: logger, HTTP: httpOptions(cfg)})

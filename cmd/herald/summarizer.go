@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"strings"
 
 	"github.com/heraldnews/herald/ingest"
@@ -41,11 +42,27 @@ func buildSummarizer(cfg SummarizeConfig, cache summarize.Cache, logger *slog.Lo
 	check = func(ctx context.Context) error {
 		err := m.Check(ctx)
 		if errors.Is(err, openai.ErrUnauthorized) || errors.Is(err, openai.ErrModelNotFound) {
-			return fmt.Errorf("%w: summarize (backend openai, model %q, base_url %s): %v", errConfig, cfg.Model, cfg.BaseURL, err)
+			return fmt.Errorf("%w: summarize (backend openai, model %q, base_url %s): %v", errConfig, cfg.Model, redactedURL(cfg.BaseURL), err)
 		}
 		return err
 	}
 	return summarize.WithFallback(model, base, logger.With("component", "summarize")), check, nil
+}
+
+// checkModel runs the model check, if any: a rejected key or an unknown model is a
+// configuration error (exit 2) as in `herald serve`; a model that does not answer only
+// warns, because the extractive summarizer stands in for it.
+func checkModel(ctx context.Context, check func(context.Context) error, logger *slog.Logger) error {
+	if check == nil {
+		return nil
+	}
+	if err := check(ctx); err != nil {
+		if errors.Is(err, errConfig) {
+			return err
+		}
+		logger.Warn("model check failed; the extractive summarizer will stand in", "err", err)
+	}
+	return nil
 }
 
 func init() {
@@ -83,10 +100,8 @@ func runSummarize(ctx context.Context, e *env, o *cmdOpts, args []string) error 
 	if err != nil {
 		return err
 	}
-	if check != nil {
-		if err := check(ctx); err != nil {
-			logger.Warn("model check failed; the extractive summarizer will stand in", "err", err)
-		}
+	if err := checkModel(ctx, check, logger); err != nil {
+		return err
 	}
 	pipe := ingest.NewPipeline(nil, sum, nil, ingest.PipelineOptions{Logger: logger, HTTP: httpOptions(cfg)})
 	inputs, err := loadInputs(ctx, pipe, e, args[0], cfg.Ingest.MaxBodyBytes)
@@ -146,4 +161,15 @@ func titleOr(st store.Story) string {
 func httpOptions(cfg Config) ingest.HTTPOptions {
 	return ingest.HTTPOptions{UserAgent: "Herald/" + version + " (+https://github.com/heraldnews/herald)",
 		Timeout: cfg.Ingest.Timeout.Duration, MaxBodyBytes: cfg.Ingest.MaxBodyBytes}
+}
+
+// redactedURL drops credentials and the query from u, which may carry keys, for messages.
+func redactedURL(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	p.User = nil
+	p.RawQuery = ""
+	return p.String()
 }
