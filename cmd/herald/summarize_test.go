@@ -8,12 +8,19 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
 
 // fakeOpenAI speaks the part of the OpenAI API Herald uses; mode picks its behaviour.
 func fakeOpenAI(t *testing.T, mode string) *httptest.Server {
+	t.Helper()
+	return fakeOpenAICounting(t, mode, new(atomic.Int32))
+}
+
+// fakeOpenAICounting is fakeOpenAI counting chat completion requests in calls.
+func fakeOpenAICounting(t *testing.T, mode string, calls *atomic.Int32) *httptest.Server {
 	t.Helper()
 	release := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -28,6 +35,7 @@ func fakeOpenAI(t *testing.T, mode string) *httptest.Server {
 		case strings.HasPrefix(r.URL.Path, "/v1/models/"):
 			fmt.Fprintf(w, `{"id":%q,"object":"model","owned_by":"test"}`, strings.TrimPrefix(r.URL.Path, "/v1/models/"))
 		case r.URL.Path == "/v1/chat/completions":
+			calls.Add(1)
 			if mode == "slow" {
 				select {
 				case <-release:
@@ -99,6 +107,44 @@ func TestSummarizeOpenAIBackend(t *testing.T) {
 				if !strings.Contains(out.String(), tc.wantOut) || !strings.Contains(errb.String(), tc.wantErr) {
 					t.Errorf("stdout:\n%s\nwant %q\nstderr:\n%s\nwant %q", out.String(), tc.wantOut, errb.String(), tc.wantErr)
 				}
+			}
+		})
+	}
+}
+
+// The pipeline path: a story ingested while the model is too slow records the extractive
+// summarizer; with the model answering, the same content in a second file is summarized from
+// the cache (one model call in all) and the tokens show in herald stats.
+func TestIngestRecordsSummarizerAndCachesModel(t *testing.T) {
+	for _, tc := range []struct{ mode, want string }{{"slow", "extractive"}, {"ok", "openai"}} {
+		t.Run(tc.mode, func(t *testing.T) {
+			var calls atomic.Int32
+			srv := fakeOpenAICounting(t, tc.mode, &calls)
+			dir := t.TempDir()
+			cfg := fmt.Sprintf("[store]\npath = %q\n[summarize]\nbackend = \"openai\"\nmodel = \"tiny\"\nbase_url = \"%s/v1\"\ntimeout = \"300ms\"\nmax_retries = 0\n",
+				filepath.ToSlash(filepath.Join(dir, "herald.db")), srv.URL)
+			if err := os.WriteFile(filepath.Join(dir, "herald.toml"), []byte(cfg), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			for _, name := range []string{"a.txt", "b.txt"} {
+				p := filepath.Join(dir, name)
+				if err := os.WriteFile(p, []byte(cliStory), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				code, out, errOut := runHerald(t, dir, "ingest", "--json", p)
+				var v struct {
+					Result, Summarizer string
+				}
+				if code != exitOK || json.Unmarshal([]byte(out), &v) != nil || v.Result != "created" || v.Summarizer != tc.want {
+					t.Fatalf("ingest %s: exit %d, %s\n%s", name, code, out, errOut)
+				}
+			}
+			if tc.mode == "ok" && calls.Load() != 1 {
+				t.Errorf("model called %d times for the same content, want 1", calls.Load())
+			}
+			_, out, _ := runHerald(t, dir, "stats")
+			if tc.mode == "ok" && !strings.Contains(out, "tokens: 120 prompt, 14 completion") {
+				t.Errorf("stats does not count the model's tokens:\n%s", out)
 			}
 		})
 	}
