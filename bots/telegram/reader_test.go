@@ -327,3 +327,19 @@ func TestStoryAskedInGroup(t *testing.T) {
 		})
 	}
 }
+
+// TestGroupUnknownCommands: in a group shared with other bots, an unknown command is only
+// answered when it is addressed to this bot by name.
+func TestGroupUnknownCommands(t *testing.T) {
+	e := newReaderEnv(t)
+	const group, reader = int64(-1000), int64(1001)
+	gid := itoa(group)
+	e.srv.PushUpdate(telegramtest.TextUpdate(group, "supergroup", reader, "/settings"))
+	got := e.say(t, group, "supergroup", reader, "/settings@"+testUsername, gid, 1)
+	if !strings.Contains(got, "don't know the command /settings") {
+		t.Errorf("reply = %q", got)
+	}
+	if n := len(e.srv.Sent(gid)); n != 1 {
+		t.Errorf("%d replies in the group, want 1 (only to the addressed command)", n)
+	}
+}

@@ -152,6 +152,8 @@ func (b *Bot) handleUpdate(ctx context.Context, h bots.Handler, upd *models.Upda
 		cmd, args = "", ""
 	case cmd == "":
 		return // addressed to another bot
+	case !private && !knownCommand(cmd) && !strings.Contains(strings.Fields(msg.Text)[0], "@"):
+		return // most likely another bot's command in a shared group: not ours to call unknown
 	}
 	req := bots.Request{
 		Platform: b.Name(),
@@ -164,6 +166,19 @@ func (b *Bot) handleUpdate(ctx context.Context, h bots.Handler, upd *models.Upda
 	}
 	b.log.Debug("telegram: command", "command", cmd, "private", private)
 	b.reply(ctx, msg, h.Handle(ctx, req))
+}
+
+// knownCommand reports whether name is one of the reader commands (or /start).
+func knownCommand(name string) bool {
+	if name == "start" {
+		return true
+	}
+	for _, c := range bots.CommandList() {
+		if c.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // parseCommand reads a leading bot_command entity. cmd is "" for a command addressed to
