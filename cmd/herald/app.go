@@ -297,7 +297,7 @@ func (a *app) buildIngest() error {
 
 // RunOnce runs one ingest and delivery cycle: poll every due feed, then deliver everything due.
 func (a *app) RunOnce(ctx context.Context) error {
-	if _, err := a.pipeline.ResumePending(ctx); err != nil {
+	if err := a.start(ctx); err != nil {
 		return err
 	}
 	rep, err := a.poller.PollOnce(ctx)
@@ -328,7 +328,7 @@ func (a *app) Run(ctx context.Context) error {
 	srv := &http.Server{Handler: a.api, ReadHeaderTimeout: 10 * time.Second}
 	a.logger.Info("operator API listening", "addr", ln.Addr().String())
 
-	if _, err := a.pipeline.ResumePending(ctx); err != nil {
+	if err := a.start(ctx); err != nil {
 		ln.Close()
 		return err
 	}
@@ -381,6 +381,28 @@ func (a *app) Run(ctx context.Context) error {
 		a.logger.Warn("shutdown timed out; unfinished sends will be resent at most once on the next start")
 	}
 	return runErr
+}
+
+// start prepares a run: channels marked unreachable by an earlier run get another chance (the
+// operator may have fixed the bot's permissions; a channel still broken is marked again by its
+// first post), and stories stored for delivery but never queued are queued.
+func (a *app) start(ctx context.Context) error {
+	chans, err := a.store.ListChannels(ctx)
+	if err != nil {
+		return err
+	}
+	for _, c := range chans {
+		if c.UnreachableAt.IsZero() {
+			continue
+		}
+		a.logger.Warn("retrying a channel marked unreachable by an earlier run", "platform", c.Platform, "channel", c.Name,
+			"since", c.UnreachableAt, "reason", c.UnreachableReason)
+		if err := a.store.ClearChannelUnreachable(ctx, c.Platform, c.Name); err != nil {
+			return err
+		}
+	}
+	_, err = a.pipeline.ResumePending(ctx)
+	return err
 }
 
 // receive runs a platform's command loop, restarting it with backoff when it fails: readers'
