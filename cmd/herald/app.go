@@ -59,11 +59,11 @@ type app struct {
 	queuePlatforms []string
 }
 
-func newApp(ctx context.Context, cfg Config, logger *slog.Logger, opts appOptions) (a *app, err error) {
-	a = &app{cfg: cfg, opts: opts, logger: logger, reg: prometheus.NewRegistry()}
+func newApp(ctx context.Context, cfg Config, logger *slog.Logger, opts appOptions) (_ *app, err error) {
+	a := &app{cfg: cfg, opts: opts, logger: logger, reg: prometheus.NewRegistry()}
 	defer func() {
 		if err != nil {
-			a.Close()
+			a.Close() // a is the local one: the returned value is nil on error
 		}
 	}()
 	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -300,7 +300,8 @@ func (a *app) RunOnce(ctx context.Context) error {
 	if err := a.start(ctx); err != nil {
 		return err
 	}
-	rep, err := a.poller.PollOnce(ctx)
+	// Every healthy feed now, not only the due ones: `serve --once` from cron or by hand must poll.
+	rep, err := a.poller.PollAll(ctx)
 	if err != nil {
 		return err
 	}
@@ -430,6 +431,9 @@ func (a *app) receive(ctx context.Context, p bots.Platform) error {
 
 // Close releases everything the app opened.
 func (a *app) Close() error {
+	if a == nil {
+		return nil
+	}
 	var errs []error
 	if a.stopSample != nil {
 		a.stopSample()

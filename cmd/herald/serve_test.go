@@ -253,3 +253,28 @@ func seedReader(t *testing.T, path, platform, userID string) {
 		t.Fatal(err)
 	}
 }
+
+// TestServeModelRejectedAtStart: a model server that refuses the key stops serve with exit 2 and a
+// clear message, not a crash, and never prints the key.
+func TestServeModelRejectedAtStart(t *testing.T) {
+	oa := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		io.WriteString(w, `{"error":{"message":"Incorrect API key provided: sk-abc***xyz","type":"invalid_request_error","code":"invalid_api_key"}}`)
+	}))
+	defer oa.Close()
+	dir := t.TempDir()
+	body := storeConfig(dir) + fmt.Sprintf("[summarize]\nbackend = \"openai\"\nbase_url = %q\nmodel = \"m\"\n", oa.URL+"/v1")
+	r := startHerald(t, dir, body, map[string]string{"HERALD_OPENAI_API_KEY": "sk-abcdefghijklmnopxyz"}, "serve", "--once")
+	code := r.wait(t, 20*time.Second)
+	errOut := r.stderr.String()
+	if code != exitUsage || strings.Contains(errOut, "panic") || strings.Contains(errOut, "goroutine ") {
+		t.Fatalf("exit %d, want %d without a crash:\n%s", code, exitUsage, errOut)
+	}
+	if strings.Contains(errOut, "sk-abcdefghijklmnopxyz") {
+		t.Error("the API key was printed")
+	}
+	if !strings.Contains(errOut, "summarize") {
+		t.Errorf("message does not say what failed: %s", errOut)
+	}
+}
