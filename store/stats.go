@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 // Stats is a snapshot of what the database holds, for `herald stats` and /metrics.
@@ -20,6 +21,7 @@ type Stats struct {
 	LinksUnreachable        int64                       `json:"links_unreachable"`
 	LinksPaused             int64                       `json:"links_paused"`
 	ChannelsUnreachable     int64                       `json:"channels_unreachable"`
+	UnreachableChannels     []ChannelProblem            `json:"unreachable_channels"`
 	Deliveries              map[string]map[string]int64 `json:"deliveries"`          // platform → state → count
 	DeliveriesByState       map[string]int64            `json:"deliveries_by_state"` // state → count over all platforms, every state present
 	OldestPendingMS         int64                       `json:"oldest_pending_ms"`   // age of the oldest due pending delivery, 0 if none
@@ -39,7 +41,7 @@ type FeedProblem struct {
 
 // Stats computes the current counts.
 func (s *Store) Stats(ctx context.Context) (Stats, error) {
-	st := Stats{Deliveries: map[string]map[string]int64{}, FailingFeeds: []FeedProblem{},
+	st := Stats{Deliveries: map[string]map[string]int64{}, FailingFeeds: []FeedProblem{}, UnreachableChannels: []ChannelProblem{},
 		DeliveriesByState: map[string]int64{"pending": 0, "sending": 0, "sent": 0, "skipped": 0, "failed": 0}}
 	var err error
 	if st.SchemaVersion, err = s.SchemaVersion(ctx); err != nil {
@@ -105,5 +107,31 @@ func (s *Store) Stats(ctx context.Context) (Stats, error) {
 		}
 		st.FailingFeeds = append(st.FailingFeeds, p)
 	}
-	return st, frows.Err()
+	if err := frows.Err(); err != nil {
+		return st, fmt.Errorf("store: stats: %w", err)
+	}
+	crows, err := s.read.QueryContext(ctx, `SELECT platform, name, unreachable_reason, unreachable_at FROM channels
+		WHERE unreachable_at <> 0 ORDER BY platform, name`)
+	if err != nil {
+		return st, fmt.Errorf("store: stats: %w", err)
+	}
+	defer crows.Close()
+	for crows.Next() {
+		var c ChannelProblem
+		var at int64
+		if err := crows.Scan(&c.Platform, &c.Name, &c.Reason, &at); err != nil {
+			return st, fmt.Errorf("store: stats: %w", err)
+		}
+		c.Since = fromMS(at)
+		st.UnreachableChannels = append(st.UnreachableChannels, c)
+	}
+	return st, crows.Err()
+}
+
+// ChannelProblem is a configured channel the bot could not post to.
+type ChannelProblem struct {
+	Platform string    `json:"platform"`
+	Name     string    `json:"name"`
+	Reason   string    `json:"reason"`
+	Since    time.Time `json:"since"`
 }

@@ -313,3 +313,22 @@ func TestBodyRoundTrip(t *testing.T) {
 		t.Errorf("empty body encodes to %q", e)
 	}
 }
+
+func TestStatsNamesUnreachableChannels(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	if err := s.EnsureChannel(ctx, "telegram", "@news"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkChannelUnreachable(ctx, "telegram", "@news", "bot is not a member of the channel"); err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.ChannelsUnreachable != 1 || len(st.UnreachableChannels) != 1 || st.UnreachableChannels[0].Name != "@news" ||
+		!strings.Contains(st.UnreachableChannels[0].Reason, "not a member") || st.UnreachableChannels[0].Since.IsZero() {
+		t.Errorf("stats: %+v", st.UnreachableChannels)
+	}
+}

@@ -63,7 +63,10 @@ func printStats(w io.Writer, path string, s store.Stats) {
 	fmt.Fprintf(w, "subscriptions  %d (%d entitled now)\n", s.Subscriptions, s.SubscriptionsEntitled)
 	fmt.Fprintf(w, "links          %d (%d unreachable, %d paused)\n", s.Links, s.LinksUnreachable, s.LinksPaused)
 	if s.ChannelsUnreachable > 0 {
-		fmt.Fprintf(w, "channels       %d unreachable\n", s.ChannelsUnreachable)
+		fmt.Fprintf(w, "channels       %d unreachable (retried at the next start)\n", s.ChannelsUnreachable)
+	}
+	for _, c := range s.UnreachableChannels {
+		fmt.Fprintf(w, "  %-9s %s since %s: %s\n", c.Platform, c.Name, c.Since.Format(time.RFC3339), c.Reason)
 	}
 	fmt.Fprintf(w, "summaries      %d cached (tokens: %d prompt, %d completion)\n", s.SummariesCached, s.SummaryPromptTokens, s.SummaryCompletionTokens)
 	platforms := make([]string, 0, len(s.Deliveries))
