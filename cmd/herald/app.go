@@ -297,7 +297,7 @@ func (a *app) buildIngest() error {
 
 // RunOnce runs one ingest and delivery cycle: poll every due feed, then deliver everything due.
 func (a *app) RunOnce(ctx context.Context) error {
-	if err := a.start(ctx); err != nil {
+	if err := a.start(ctx, false); err != nil {
 		return err
 	}
 	// Every healthy feed now, not only the due ones: `serve --once` from cron or by hand must poll.
@@ -329,7 +329,7 @@ func (a *app) Run(ctx context.Context) error {
 	srv := &http.Server{Handler: a.api, ReadHeaderTimeout: 10 * time.Second}
 	a.logger.Info("operator API listening", "addr", ln.Addr().String())
 
-	if err := a.start(ctx); err != nil {
+	if err := a.start(ctx, true); err != nil {
 		ln.Close()
 		return err
 	}
@@ -384,10 +384,15 @@ func (a *app) Run(ctx context.Context) error {
 	return runErr
 }
 
-// start prepares a run: channels marked unreachable by an earlier run get another chance (the
-// operator may have fixed the bot's permissions; a channel still broken is marked again by its
-// first post), and stories stored for delivery but never queued are queued.
-func (a *app) start(ctx context.Context) error {
+// start prepares a run: stories stored for delivery but never queued are queued, and for a
+// long-lived serve, channels marked unreachable and feeds disabled by an earlier run get another
+// chance (a restart is how the operator says "fixed"; one still broken is marked again).
+func (a *app) start(ctx context.Context, retryBroken bool) error {
+	if !retryBroken {
+		// `serve --once` from cron must not undo the disabling it exists to reach.
+		_, err := a.pipeline.ResumePending(ctx)
+		return err
+	}
 	chans, err := a.store.ListChannels(ctx)
 	if err != nil {
 		return err
@@ -399,6 +404,20 @@ func (a *app) start(ctx context.Context) error {
 		a.logger.Warn("retrying a channel marked unreachable by an earlier run", "platform", c.Platform, "channel", c.Name,
 			"since", c.UnreachableAt, "reason", c.UnreachableReason)
 		if err := a.store.ClearChannelUnreachable(ctx, c.Platform, c.Name); err != nil {
+			return err
+		}
+	}
+	feeds, err := a.store.ListFeeds(ctx)
+	if err != nil {
+		return err
+	}
+	for _, f := range feeds {
+		if !f.Disabled() {
+			continue
+		}
+		a.logger.Warn("re-enabling a feed disabled by an earlier run", "feed", f.Name, "url", f.URL,
+			"since", f.DisabledAt, "reason", f.DisabledReason)
+		if err := a.store.EnableFeed(ctx, f.ID); err != nil {
 			return err
 		}
 	}

@@ -56,7 +56,7 @@ func printStats(w io.Writer, path string, s store.Stats) {
 	for _, f := range s.FailingFeeds {
 		state := fmt.Sprintf("failing (%d in a row)", f.Failures)
 		if f.Disabled {
-			state = "DISABLED"
+			state = "DISABLED" // until the next `herald serve` start
 		}
 		fmt.Fprintf(w, "  %-12s %s %s: %s\n", state, f.Name, f.URL, f.Error)
 	}
