@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -137,5 +138,55 @@ listen = %q
 	}
 	if strings.Contains(r.stderr.String(), fake.Token) {
 		t.Error("the bot token appears in the log")
+	}
+}
+
+// TestServeTelegramWebhook: in webhook mode the operator API serves the webhook path, checks the
+// secret token and hands commands to the bot.
+func TestServeTelegramWebhook(t *testing.T) {
+	fake := telegramtest.NewServer("123456:HOOKTOKEN", "valley_herald_bot")
+	t.Cleanup(fake.Close)
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	hook := "http://" + addr + "/hooks/telegram"
+	body := storeConfig(dir) + fmt.Sprintf(`
+[telegram]
+api_url = %q
+webhook_url = %q
+webhook_secret = "hook-secret-123"
+[api]
+listen = %q
+`, fake.URL, hook, addr)
+	r := startHerald(t, dir, body, map[string]string{"HERALD_TELEGRAM_TOKEN": fake.Token}, "serve")
+	eventually(t, 30*time.Second, "setWebhook", func() bool { u, _ := fake.Webhook(); return u == hook })
+	ctx := t.Context()
+	var code int
+	eventually(t, 10*time.Second, "webhook accepted", func() bool {
+		var err error
+		code, err = fake.DeliverWebhook(ctx, telegramtest.TextUpdate(901, "private", 901, "/help"))
+		return err == nil && code == http.StatusOK
+	})
+	eventually(t, 10*time.Second, "reply to /help", func() bool { return len(fake.Sent("901")) > 0 })
+
+	req, _ := http.NewRequest("POST", hook, strings.NewReader(`{"update_id":99,"message":{"message_id":1,"date":1,"chat":{"id":902,"type":"private"},"from":{"id":902,"is_bot":false,"first_name":"x"},"text":"/help"}}`))
+	req.Header.Set("X-Telegram-Bot-Api-Secret-Token", "wrong")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden && resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("wrong secret answered %d", resp.StatusCode)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if len(fake.Sent("902")) != 0 {
+		t.Error("an update with a wrong secret was handled")
+	}
+	r.cancel()
+	if code := r.wait(t, 10*time.Second); code != exitOK {
+		t.Fatalf("exit %d\n%s", code, r.stderr.String())
+	}
+	if strings.Contains(r.stderr.String(), "hook-secret-123") {
+		t.Error("the webhook secret appears in the log")
 	}
 }
