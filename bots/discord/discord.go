@@ -97,6 +97,10 @@ func New(ctx context.Context, cfg Config) (*Bot, error) {
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
 		return nil, fmt.Errorf("discord: api url %q is not an absolute http(s) URL", cfg.APIURL)
 	}
+	if base.Path == "" || base.Path == "/" {
+		// A bare host (a REST proxy that mirrors Discord's paths) gets Discord's versioned path.
+		base.Path = defaultAPIPath
+	}
 	if !strings.HasSuffix(base.Path, "/") {
 		base.Path += "/"
 	}

@@ -91,7 +91,7 @@ channels = ["900"]
 poll_interval = "50ms"
 [api]
 listen = %q
-`, feed.URL, fake.APIURL, freeAddr(t))
+`, feed.URL, strings.TrimSuffix(fake.APIURL, "/api/v9/"), freeAddr(t))
 	r := startHerald(t, dir, body, map[string]string{"HERALD_DISCORD_TOKEN": fake.Token}, "serve")
 	if err := fake.WaitConnected(30 * time.Second); err != nil {
 		t.Fatalf("%v\n%s", err, r.stderr.String())
