@@ -137,6 +137,7 @@ func (d *Dispatcher) loop(ctx context.Context, once bool) (int, error) {
 	defer stopGrace()
 
 	slots := make(chan struct{}, d.cfg.Concurrency)
+	queue := newTargetQueue()
 	freed := make(chan struct{}, d.cfg.Concurrency)
 	var wg sync.WaitGroup
 	done := 0
@@ -166,9 +167,16 @@ func (d *Dispatcher) loop(ctx context.Context, once bool) (int, error) {
 				slots <- struct{}{}
 				wg.Add(1)
 				done++
+				prev, finished := queue.next(row.Kind + "\x00" + row.Target)
 				go func() {
 					defer wg.Done()
+					// One recipient's deliveries go out one after another, in claim order, so the
+					// parts of two split articles never interleave in a reader's chat.
+					if prev != nil {
+						<-prev
+					}
 					d.deliver(ctx, sendCtx, row)
+					finished()
 					<-slots
 					select {
 					case freed <- struct{}{}:
@@ -474,4 +482,31 @@ func (d *Dispatcher) loadStory(ctx context.Context, id int64, l Limits) (*cached
 		e.article = ArticleMessages(st, l)
 	}
 	return e, nil
+}
+
+// targetQueue chains the deliveries to one recipient: each waits for the one claimed before it.
+type targetQueue struct {
+	mu   sync.Mutex
+	last map[string]chan struct{}
+}
+
+func newTargetQueue() *targetQueue { return &targetQueue{last: map[string]chan struct{}{}} }
+
+// next registers a delivery to key and returns what it must wait for (nil for nothing) and the
+// function to call when it is done. Entries are dropped once their chain is empty, so the map
+// holds only recipients with deliveries in flight.
+func (q *targetQueue) next(key string) (<-chan struct{}, func()) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	prev := q.last[key]
+	cur := make(chan struct{})
+	q.last[key] = cur
+	return prev, func() {
+		q.mu.Lock()
+		if q.last[key] == cur {
+			delete(q.last, key)
+		}
+		q.mu.Unlock()
+		close(cur)
+	}
 }

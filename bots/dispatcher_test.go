@@ -643,3 +643,52 @@ func TestRecoverInFlightOnStart(t *testing.T) {
 		t.Fatal("a twice-interrupted row was sent a third time")
 	}
 }
+
+// TestDispatcherDoesNotInterleaveAReadersArticles: two split articles to one reader arrive one
+// after the other, whatever the concurrency, and the parts of each stay in order.
+func TestDispatcherDoesNotInterleaveAReadersArticles(t *testing.T) {
+	ctx := context.Background()
+	e := newDlvEnv(t)
+	e.reader(t, "telegram", "u1", dlvEpoch.Add(365*24*time.Hour))
+	fp := newFakePlatform("telegram")
+	fp.limits.MaxText = 300 // every story below splits into several parts
+	var inFlight, maxInFlight int
+	var mu sync.Mutex
+	fp.sendFn = func(Recipient, Message) error {
+		mu.Lock()
+		inFlight++
+		maxInFlight = max(maxInFlight, inFlight)
+		mu.Unlock()
+		time.Sleep(2 * time.Millisecond) // give a concurrent send a chance to slip in
+		mu.Lock()
+		inFlight--
+		mu.Unlock()
+		return nil
+	}
+	d := NewDispatcher(e.st, fp, DispatcherConfig{Concurrency: 8}, dlvLogger(), nil)
+	q := NewQueuer(e.st, QueuerConfig{Platforms: []string{"telegram"}}, dlvLogger(), nil, d)
+	for i := 0; i < 4; i++ {
+		st := e.story(t, fmt.Sprint("s", i), dlvEpoch.Add(time.Duration(i)*time.Minute), 6)
+		if err := q.Queue(ctx, st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dlvRunOnce(t, d)
+	got := fp.sendsTo("u1")
+	if len(got) < 8 {
+		t.Fatalf("only %d messages; the stories did not split", len(got))
+	}
+	// Parts must run 1..n, then 1..n again: a part 1 may only follow a last part.
+	for i, s := range got {
+		if i == 0 {
+			continue
+		}
+		prev := got[i-1]
+		if s.Part == 1 && prev.Part != prev.Total || s.Part > 1 && s.Part != prev.Part+1 {
+			t.Fatalf("parts interleaved at message %d: %d/%d after %d/%d", i, s.Part, s.Total, prev.Part, prev.Total)
+		}
+	}
+	if maxInFlight > 1 {
+		t.Errorf("%d sends to one reader were in flight at once", maxInFlight)
+	}
+}
