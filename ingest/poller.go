@@ -25,7 +25,6 @@ const (
 	DefaultConcurrency  = 4
 	DefaultDisableAfter = 10
 	DefaultMaxBackoff   = 6 * time.Hour
-	DefaultBackfill     = 1
 )
 
 // feedAccept asks for any of the three feed formats, XML first.
@@ -42,7 +41,7 @@ type FeedConfig struct {
 	// DropPatterns are regular expressions; a paragraph matching one is removed from the feed's stories.
 	DropPatterns []string
 	// Backfill is how many of the newest items are queued on the feed's first successful poll
-	// (0 queues none; configuration defaults it to DefaultBackfill). The rest are stored silently.
+	// (0 queues none; the configuration's default is 1). The rest are stored silently.
 	Backfill int
 	// FetchFull fetches each new item's article page even when the feed carries content.
 	FetchFull bool
