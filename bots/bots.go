@@ -109,6 +109,7 @@ type RetryAfter struct {
 	Reason string
 }
 
+// Error says how long to wait, when the platform said, and why.
 func (e *RetryAfter) Error() string {
 	if e.After > 0 {
 		return fmt.Sprintf("retry after %s: %s", e.After, e.Reason)
@@ -125,6 +126,7 @@ var ErrRejected = errors.New("message rejected")
 // ChatMigrated reports that a Telegram group became a supergroup with a new chat id; the post should be retried there.
 type ChatMigrated struct{ NewChatID string }
 
+// Error names the chat id the group moved to.
 func (e *ChatMigrated) Error() string { return "chat migrated to " + e.NewChatID }
 
 // Request is a reader command as an adapter received it.

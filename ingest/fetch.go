@@ -27,6 +27,7 @@ type HTTPError struct {
 	URL    string
 }
 
+// Error names the status and the URL with its query and credentials redacted.
 func (e *HTTPError) Error() string {
 	return fmt.Sprintf("ingest: %s: HTTP %d %s", redactURL(e.URL), e.Status, http.StatusText(e.Status))
 }

@@ -32,6 +32,7 @@ var ErrCodeInvalid = errors.New("store: link code is invalid or expired")
 // LockedOutError says a chat account made too many failed link attempts and may try again at Until.
 type LockedOutError struct{ Until time.Time }
 
+// Error says until when the account is locked out, in UTC.
 func (e *LockedOutError) Error() string {
 	return "store: too many failed link attempts; locked until " + e.Until.UTC().Format(time.RFC3339)
 }

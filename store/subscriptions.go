@@ -61,6 +61,7 @@ type FieldError struct {
 	Reason string
 }
 
+// Error names the field and what is wrong with it.
 func (e *FieldError) Error() string { return "store: subscription " + e.Field + ": " + e.Reason }
 
 // Limits on stored strings, so a bad import or API call cannot fill the database with junk.
@@ -136,6 +137,7 @@ const (
 	SubscriptionUnchanged                               // the record existed with the same values
 )
 
+// String is the word used in logs and reports: created, updated or unchanged.
 func (c SubscriptionChange) String() string {
 	switch c {
 	case SubscriptionCreated:

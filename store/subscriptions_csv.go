@@ -18,6 +18,7 @@ type RowError struct {
 	Reason     string
 }
 
+// String is the row error as the import report prints it, with the line and external id.
 func (e RowError) String() string {
 	if e.ExternalID != "" {
 		return fmt.Sprintf("line %d (%s): %s", e.Line, e.ExternalID, e.Reason)
