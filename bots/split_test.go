@@ -15,6 +15,7 @@ import (
 
 	"github.com/rivo/uniseg"
 
+	"github.com/heraldnews/herald/internal/testutil"
 	"github.com/heraldnews/herald/store"
 )
 
@@ -330,19 +331,7 @@ func TestSplitManyParts(t *testing.T) {
 }
 
 func TestSplitFixtureArticle(t *testing.T) {
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for ; ; dir = filepath.Dir(dir) {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		if filepath.Dir(dir) == dir {
-			t.Skip("no go.mod above the test directory")
-		}
-	}
-	raw, err := os.ReadFile(filepath.Join(dir, "..", "shared", "fixtures", "paywalled-article.txt"))
+	raw, err := os.ReadFile(testutil.SharedPath(t, "fixtures", "paywalled-article.txt"))
 	if err != nil {
 		t.Skipf("fixture article not available (../shared/fixtures/paywalled-article.txt): %v", err)
 	}

@@ -8,32 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/heraldnews/herald/internal/testutil"
 	"github.com/heraldnews/herald/store"
 )
-
-// sharedPath returns rel under ../shared next to the repository root, skipping when absent.
-func sharedPath(tb testing.TB, rel string) string {
-	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Skip("repository root not found")
-		}
-		dir = parent
-	}
-	p := filepath.Join(dir, "..", "shared", rel)
-	if _, err := os.Stat(p); err != nil {
-		tb.Skipf("%s not available (%v): skipping the test on shared data", p, err)
-	}
-	return p
-}
 
 func TestLoadDetectsContent(t *testing.T) {
 	dir := t.TempDir()
@@ -114,7 +91,7 @@ func TestLoadURL(t *testing.T) {
 // TestPaywalledFixture runs the shared paywalled-article fixture through the CLI path:
 // exactly the story's paragraphs, none of the page chrome.
 func TestPaywalledFixture(t *testing.T) {
-	path := sharedPath(t, "fixtures/paywalled-article.txt")
+	path := testutil.SharedPath(t, "fixtures", "paywalled-article.txt")
 	e := newEnv(t, HTTPOptions{})
 	ins, err := e.pipe.Load(context.Background(), path)
 	if err != nil {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/heraldnews/herald/internal/testutil"
 )
 
 func readTestdata(t testing.TB, name string) string {
@@ -170,7 +172,7 @@ func TestExtractiveNonEnglish(t *testing.T) {
 // fixture, cut to the story paragraphs as the cleaner would, and checks that
 // only story sentences come out, within budget.
 func TestExtractivePaywalledFixture(t *testing.T) {
-	path := filepath.Join(sharedDir(t), "fixtures", "paywalled-article.txt")
+	path := testutil.SharedPath(t, "fixtures", "paywalled-article.txt")
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Skipf("skipping: fixture %s absent: %v", path, err)

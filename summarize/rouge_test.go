@@ -5,38 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
+	"github.com/heraldnews/herald/internal/testutil"
 	"github.com/heraldnews/herald/summarize/internal/rouge"
 )
-
-// sharedDir returns ../shared next to the module root, or skips the test.
-func sharedDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.mod above the test directory; cannot locate ../shared")
-		}
-		dir = parent
-	}
-	shared := filepath.Join(dir, "..", "shared")
-	if _, err := os.Stat(shared); err != nil {
-		t.Skipf("skipping: %s is absent (real-world measurement data lives outside the repository)", shared)
-	}
-	return shared
-}
 
 type refArticle struct {
 	ID        string `json:"id"`
@@ -47,7 +23,7 @@ type refArticle struct {
 }
 
 func loadSummaries(t testing.TB) []refArticle {
-	path := filepath.Join(sharedDir(t), "data", "summaries.jsonl")
+	path := testutil.SharedPath(t, "data", "summaries.jsonl")
 	f, err := os.Open(path)
 	if err != nil {
 		t.Skipf("skipping: %v", err)

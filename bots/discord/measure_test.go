@@ -6,41 +6,17 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
 	"github.com/heraldnews/herald/bots"
+	"github.com/heraldnews/herald/internal/testutil"
 	"github.com/heraldnews/herald/store"
 )
 
-// sharedData returns ../shared/data/name relative to the module root, or skips.
-func sharedData(t testing.TB, name string) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-	path := filepath.Join(dir, "..", "shared", "data", name)
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("development data %s is absent (it lives outside the repository): %v", path, err)
-	}
-	return path
-}
-
 func realStories(t testing.TB) []store.Story {
-	f, err := os.Open(sharedData(t, "summaries.jsonl"))
+	f, err := os.Open(testutil.SharedPath(t, "data", "summaries.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -20,6 +19,7 @@ import (
 	"time"
 
 	"github.com/heraldnews/herald/bots/telegram/telegramtest"
+	"github.com/heraldnews/herald/internal/testutil"
 	"github.com/heraldnews/herald/store"
 )
 
@@ -47,7 +47,7 @@ func buildHerald(t *testing.T) string {
 		t.Skipf("crash test: no go command on PATH to build the herald binary: %v", err)
 	}
 	heraldBinOnce.Do(func() {
-		root, err := moduleRoot()
+		root, err := testutil.ModuleRoot()
 		if err != nil {
 			heraldBinErr = err
 			return
@@ -67,24 +67,6 @@ func buildHerald(t *testing.T) string {
 		t.Fatal(heraldBinErr)
 	}
 	return heraldBin
-}
-
-// moduleRoot walks up from the package directory to the directory holding go.mod.
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("crash test: no go.mod above the package directory")
-		}
-		dir = parent
-	}
 }
 
 // crashArticle is a story body long enough to need two Telegram DM parts (over 4096 characters,

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/heraldnews/herald/internal/testutil"
 	"github.com/heraldnews/herald/store"
 )
 
@@ -134,7 +135,7 @@ func TestCleanBodyKeepsPre(t *testing.T) {
 // TestCleanPaywalledFixture checks the acceptance text: the copied
 // page must come out as exactly the story's paragraphs.
 func TestCleanPaywalledFixture(t *testing.T) {
-	raw, err := os.ReadFile(sharedDir(t, "fixtures/paywalled-article.txt"))
+	raw, err := os.ReadFile(testutil.SharedPath(t, "fixtures", "paywalled-article.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +197,7 @@ func TestCleanPaywalledFixture(t *testing.T) {
 func TestCleanKeepsRealArticles(t *testing.T) {
 	type article struct{ id, text string }
 	var arts []article
-	f, err := os.Open(sharedDir(t, "data/summaries.jsonl"))
+	f, err := os.Open(testutil.SharedPath(t, "data", "summaries.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}

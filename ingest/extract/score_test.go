@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"sort"
 	"testing"
+
+	"github.com/heraldnews/herald/internal/testutil"
 )
 
 // pagePR is the benchmark's per-page precision and recall of pred against truth.
@@ -72,30 +74,6 @@ func abs(x float64) float64 {
 	return x
 }
 
-// sharedDir returns ../shared relative to the module root, or skips the test.
-func sharedDir(tb testing.TB, rel string) string {
-	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Skip("module root not found")
-		}
-		dir = parent
-	}
-	p := filepath.Join(dir, "..", "shared", rel)
-	if _, err := os.Stat(p); err != nil {
-		tb.Skipf("skipping: %s not present (the shared development data lives next to the checkout in ../shared)", p)
-	}
-	return p
-}
-
 // benchPage is one page of the extraction benchmark.
 type benchPage struct {
 	id, url, truth string
@@ -104,7 +82,7 @@ type benchPage struct {
 
 func loadExtractionSet(tb testing.TB) []benchPage {
 	tb.Helper()
-	dir := sharedDir(tb, "data/extraction")
+	dir := testutil.SharedPath(tb, "data", "extraction")
 	raw, err := os.ReadFile(filepath.Join(dir, "ground-truth.json"))
 	if err != nil {
 		tb.Fatal(err)
