@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -9,34 +8,17 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/heraldnews/herald/internal/testutil"
 	"github.com/heraldnews/herald/store"
 )
 
 const subToken = "sub-test-token-not-secret"
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // subServer is an API server on a temporary database with a fixed clock and captured logs.
-func subServer(t *testing.T, telegramBot string) (*Server, *store.Store, *syncBuffer) {
+func subServer(t *testing.T, telegramBot string) (*Server, *store.Store, *testutil.SyncBuffer) {
 	t.Helper()
 	st, err := store.Open(filepath.Join(t.TempDir(), "api.db"))
 	if err != nil {
@@ -45,7 +27,7 @@ func subServer(t *testing.T, telegramBot string) (*Server, *store.Store, *syncBu
 	t.Cleanup(func() { st.Close() })
 	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 	st.Now = func() time.Time { return now }
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	s := New(Options{Store: st, Token: subToken, Logger: slog.New(slog.NewTextHandler(logs, nil)), TelegramBotUsername: telegramBot})
 	return s, st, logs
 }

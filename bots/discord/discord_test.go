@@ -17,6 +17,7 @@ import (
 
 	"github.com/heraldnews/herald/bots"
 	"github.com/heraldnews/herald/bots/discord/discordtest"
+	"github.com/heraldnews/herald/internal/testutil"
 	"github.com/heraldnews/herald/store"
 )
 
@@ -47,28 +48,10 @@ func (r *recorder) requests() []bots.Request {
 	return append([]bots.Request(nil), r.reqs...)
 }
 
-// syncBuffer collects log output from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type env struct {
 	srv  *discordtest.Server
 	bot  *Bot
-	logs *syncBuffer
+	logs *testutil.SyncBuffer
 }
 
 // newEnv starts a fake Discord and a Bot on it; the token must never reach the logs.
@@ -76,7 +59,7 @@ func newEnv(t *testing.T, mod func(*Config)) *env {
 	t.Helper()
 	srv := discordtest.New(testToken)
 	t.Cleanup(srv.Close)
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	cfg := Config{Token: testToken, APIURL: srv.APIURL, Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	if mod != nil {
 		mod(&cfg)
@@ -162,7 +145,7 @@ func golden(t *testing.T, name string, raw []byte) {
 func TestNewRejectsWrongToken(t *testing.T) {
 	srv := discordtest.New("the-right-token")
 	defer srv.Close()
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	_, err := New(context.Background(), Config{Token: testToken, APIURL: srv.APIURL, Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	if err == nil {
 		t.Fatal("New accepted a wrong token")

@@ -11,6 +11,7 @@ import (
 
 	"github.com/heraldnews/herald/bots"
 	"github.com/heraldnews/herald/bots/telegram/telegramtest"
+	"github.com/heraldnews/herald/internal/testutil"
 	"github.com/heraldnews/herald/store"
 )
 
@@ -18,7 +19,7 @@ import (
 type readerEnv struct {
 	*env
 	st   *store.Store
-	logs *syncBuffer
+	logs *testutil.SyncBuffer
 }
 
 func newReaderEnv(t *testing.T) *readerEnv {
@@ -29,7 +30,7 @@ func newReaderEnv(t *testing.T) *readerEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	cmds := bots.NewCommands(st, bots.CommandOptions{
 		SiteName: "The Valley Herald", SubscribeURL: "https://valley.example/subscribe",
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),

@@ -20,6 +20,7 @@ import (
 
 	"github.com/heraldnews/herald/bots"
 	"github.com/heraldnews/herald/bots/telegram/telegramtest"
+	"github.com/heraldnews/herald/internal/testutil"
 	"github.com/heraldnews/herald/store"
 )
 
@@ -30,24 +31,6 @@ const (
 	tokenSecret  = "AAHfake_Token-For_Tests_0123456789ab"
 	testUsername = "HeraldTestBot"
 )
-
-// syncBuffer collects log output from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // checkNoToken fails the test when text holds the token or its secret part.
 func checkNoToken(t *testing.T, what, text string) {
@@ -60,7 +43,7 @@ func checkNoToken(t *testing.T, what, text string) {
 type env struct {
 	srv  *telegramtest.Server
 	bot  *Bot
-	logs *syncBuffer
+	logs *testutil.SyncBuffer
 }
 
 // newEnv starts a fake Bot API and a Bot connected to it; logs are checked for the token at the end.
@@ -68,7 +51,7 @@ func newEnv(t *testing.T, mods ...func(*Config)) *env {
 	t.Helper()
 	srv := telegramtest.NewServer(testToken, testUsername)
 	t.Cleanup(srv.Close)
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	cfg := Config{
 		Token: testToken, APIURL: srv.URL, PollTimeout: time.Second,
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
@@ -152,7 +135,7 @@ func TestNewConfigurableRates(t *testing.T) {
 func TestNewRejectedToken(t *testing.T) {
 	srv := telegramtest.NewServer("42:another_token_entirely", testUsername)
 	defer srv.Close()
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	_, err := New(testCtx(t), Config{Token: testToken, APIURL: srv.URL, Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	if err == nil {
 		t.Fatal("New with a wrong token succeeded")
