@@ -12,7 +12,6 @@ import (
 	"github.com/heraldnews/herald/bots"
 	"github.com/heraldnews/herald/bots/discord"
 	"github.com/heraldnews/herald/bots/telegram"
-	"github.com/heraldnews/herald/ingest"
 	"github.com/heraldnews/herald/store"
 	"github.com/heraldnews/herald/summarize"
 )
@@ -107,15 +106,10 @@ func runPreview(ctx context.Context, e *env, o *cmdOpts, args []string) error {
 		return err
 	}
 	logger := newLogger(cfg.Log, e.stderr)
-	// No cache: a preview must not write summaries to the database.
-	sum, check, err := buildSummarizer(cfg.Summarize, nil, logger)
+	pipe, err := offlinePipeline(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
-	if err := checkModel(ctx, check, logger); err != nil {
-		return err
-	}
-	pipe := ingest.NewPipeline(nil, sum, nil, ingest.PipelineOptions{Logger: logger, HTTP: httpOptions(cfg)})
 	inputs, err := loadInputs(ctx, pipe, e, args[0], cfg.Ingest.MaxBodyBytes)
 	if err != nil {
 		return err

@@ -96,14 +96,10 @@ func runSummarize(ctx context.Context, e *env, o *cmdOpts, args []string) error 
 		}
 	}
 	logger := newLogger(cfg.Log, e.stderr)
-	sum, check, err := buildSummarizer(cfg.Summarize, nil, logger)
+	pipe, err := offlinePipeline(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
-	if err := checkModel(ctx, check, logger); err != nil {
-		return err
-	}
-	pipe := ingest.NewPipeline(nil, sum, nil, ingest.PipelineOptions{Logger: logger, HTTP: httpOptions(cfg)})
 	inputs, err := loadInputs(ctx, pipe, e, args[0], cfg.Ingest.MaxBodyBytes)
 	if err != nil {
 		return err
@@ -137,6 +133,20 @@ func runSummarize(ctx context.Context, e *env, o *cmdOpts, args []string) error 
 		fmt.Fprintf(e.stderr, "summarizer: %s\n", by)
 	}
 	return nil
+}
+
+// offlinePipeline is the pipeline of preview and summarize: no database, no queue and no
+// summary cache, since neither command may write; the configured model is checked first so
+// a rejected key or unknown model fails like serve does.
+func offlinePipeline(ctx context.Context, cfg Config, logger *slog.Logger) (*ingest.Pipeline, error) {
+	sum, check, err := buildSummarizer(cfg.Summarize, nil, logger)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkModel(ctx, check, logger); err != nil {
+		return nil, err
+	}
+	return ingest.NewPipeline(nil, sum, nil, ingest.PipelineOptions{Logger: logger, HTTP: httpOptions(cfg)}), nil
 }
 
 // loadInputs reads FILE, URL or "-" (standard input) into pipeline inputs.
