@@ -123,19 +123,13 @@ func New(ctx context.Context, cfg Config) (*Bot, error) {
 			return nil, errors.New("telegram: webhook secret must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
 		}
 	}
-	setDefault(&cfg.GlobalRate, DefaultGlobalRate)
-	setDefault(&cfg.PerChatRate, DefaultPerChatRate)
-	setDefault(&cfg.PerChannelRate, DefaultPerChannelRate)
-	setDefault(&cfg.GlobalBurst, DefaultGlobalBurst)
-	setDefault(&cfg.PerChatBurst, DefaultPerChatBurst)
-	setDefault(&cfg.PerChannelBurst, DefaultPerChannelBurst)
 	setDefault(&cfg.Workers, DefaultWorkers)
 	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.Default()
 	}
 	b := &Bot{token: cfg.Token, cfg: cfg, log: logger.With("platform", "telegram")}
-	b.limits = PreviewLimits(cfg)
+	b.limits = PreviewLimits(cfg) // applies the rate defaults
 
 	// The client must outlive a long poll, or every idle poll ends in a timeout error.
 	client := &http.Client{}
