@@ -159,10 +159,8 @@ func (s *Server) putSubscription(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "", "storing the subscription failed")
 		return
 	}
-	links, err := s.store.LinksForSubscription(r.Context(), saved.ID)
-	if err != nil {
-		s.logger.Error("reading links", "err", err)
-		writeError(w, http.StatusInternalServerError, "", "reading the subscription's links failed")
+	out, ok := s.subscriptionJSON(w, r, saved)
+	if !ok {
 		return
 	}
 	code := http.StatusOK
@@ -170,7 +168,7 @@ func (s *Server) putSubscription(w http.ResponseWriter, r *http.Request) {
 		code = http.StatusCreated
 	}
 	s.logger.Info("subscription upserted", "subscription", saved.ID, "change", ch.String())
-	writeJSON(w, code, NewSubscriptionJSON(saved, links, s.store.Now()))
+	writeJSON(w, code, out)
 }
 
 func (s *Server) getSubscription(w http.ResponseWriter, r *http.Request) {
@@ -184,13 +182,21 @@ func (s *Server) getSubscription(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "", "reading the subscription failed")
 		return
 	}
+	if out, ok := s.subscriptionJSON(w, r, sub); ok {
+		writeJSON(w, http.StatusOK, out)
+	}
+}
+
+// subscriptionJSON adds the subscription's links for the response; on a database error it has
+// answered 500 itself and reports false.
+func (s *Server) subscriptionJSON(w http.ResponseWriter, r *http.Request, sub store.Subscription) (SubscriptionJSON, bool) {
 	links, err := s.store.LinksForSubscription(r.Context(), sub.ID)
 	if err != nil {
 		s.logger.Error("reading links", "err", err)
 		writeError(w, http.StatusInternalServerError, "", "reading the subscription's links failed")
-		return
+		return SubscriptionJSON{}, false
 	}
-	writeJSON(w, http.StatusOK, NewSubscriptionJSON(sub, links, s.store.Now()))
+	return NewSubscriptionJSON(sub, links, s.store.Now()), true
 }
 
 // LinkCodeJSON is a freshly minted link code; the publisher's website shows Code and offers TelegramURL.
