@@ -280,12 +280,8 @@ func (a *app) buildIngest() error {
 	ic := ingest.Config{Concurrency: a.cfg.Ingest.Concurrency, DisableAfter: a.cfg.Ingest.DisableAfter,
 		DefaultInterval: a.cfg.Ingest.Interval.Duration, HTTP: httpOptions(a.cfg)}
 	for _, f := range a.cfg.Ingest.Feeds {
-		backfill := *f.Backfill
-		if backfill == 0 {
-			backfill = -1 // config 0 means "queue nothing on the first poll"
-		}
 		ic.Feeds = append(ic.Feeds, ingest.FeedConfig{URL: f.URL, Name: f.Name, Interval: f.Interval.Duration,
-			Headers: f.Headers, DropPatterns: f.DropPatterns, Backfill: backfill, FetchFull: f.FetchFull})
+			Headers: f.Headers, DropPatterns: f.DropPatterns, Backfill: *f.Backfill, FetchFull: f.FetchFull})
 	}
 	p, err := ingest.NewPoller(a.store, a.pipeline, ic, a.logger)
 	if err != nil {

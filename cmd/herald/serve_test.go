@@ -259,3 +259,17 @@ func TestServeModelRejectedAtStart(t *testing.T) {
 		t.Errorf("message does not say what failed: %s", errOut)
 	}
 }
+
+// TestServeOnceBackfillZero: backfill = 0 stores the first poll's items without delivering any.
+func TestServeOnceBackfillZero(t *testing.T) {
+	feed := newsFeed(t)
+	dir := t.TempDir()
+	body := storeConfig(dir) + fmt.Sprintf("[[ingest.feeds]]\nurl = %q\nbackfill = 0\n[telegram]\nchannels = [\"@x\"]\n", feed.URL)
+	r := startHerald(t, dir, body, nil, "serve", "--dry-run", "--once")
+	if code := r.wait(t, 30*time.Second); code != exitOK {
+		t.Fatalf("exit %d\n%s", code, r.stderr.String())
+	}
+	if out := r.stdout.String(); strings.Contains(out, "post to channel") {
+		t.Errorf("backfill = 0 delivered the first poll's items:\n%s", out)
+	}
+}
