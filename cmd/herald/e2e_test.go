@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"path/filepath"
@@ -188,5 +189,85 @@ listen = %q
 	}
 	if strings.Contains(r.stderr.String(), "hook-secret-123") {
 		t.Error("the webhook secret appears in the log")
+	}
+}
+
+// TestServeLinkThenPushThenDM is the publisher's whole flow through the binary: the website mints a
+// link code over the API, the reader opens the deep link in Telegram, the CMS pushes a story, and
+// the reader gets it in full by DM while the channel gets the summary.
+func TestServeLinkThenPushThenDM(t *testing.T) {
+	fake := telegramtest.NewServer("123456:FLOWTOKEN", "flow_herald_bot")
+	t.Cleanup(fake.Close)
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	body := storeConfig(dir) + fmt.Sprintf(`
+[telegram]
+api_url = %q
+channels = ["@flow_news"]
+poll_timeout = "1s"
+[delivery]
+poll_interval = "50ms"
+[api]
+listen = %q
+`, fake.URL, addr)
+	r := startHerald(t, dir, body, map[string]string{"HERALD_TELEGRAM_TOKEN": fake.Token, "HERALD_API_TOKEN": "op"}, "serve")
+	api := func(method, path, body string) (int, map[string]any) {
+		req, _ := http.NewRequest(method, "http://"+addr+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer op")
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, nil
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	eventually(t, 30*time.Second, "operator API", func() bool { code, _ := api("GET", "/v1/subscriptions/none", ""); return code == 404 })
+	end := time.Now().Add(30 * 24 * time.Hour).UTC().Format(time.RFC3339)
+	if code, out := api("PUT", "/v1/subscriptions/cus_77", `{"email":"r@example.com","plan":"digital","status":"active","current_period_end":"`+end+`"}`); code != 201 {
+		t.Fatalf("upsert subscription: %d %v", code, out)
+	}
+	code, minted := api("POST", "/v1/subscriptions/cus_77/link-codes", `{"platform":"telegram"}`)
+	if code != 201 {
+		t.Fatalf("mint: %d %v", code, minted)
+	}
+	deep, _ := minted["telegram_url"].(string)
+	payload, ok := strings.CutPrefix(deep, "https://t.me/flow_herald_bot?start=")
+	if !ok || payload == "" {
+		t.Fatalf("telegram_url = %q", deep)
+	}
+	fake.PushUpdate(telegramtest.TextUpdate(7001, "private", 7001, "/start "+payload))
+	eventually(t, 15*time.Second, "link confirmation", func() bool { return len(fake.Sent("7001")) > 0 })
+	if code, sub := api("GET", "/v1/subscriptions/cus_77", ""); code != 200 || !strings.Contains(fmt.Sprint(sub["links"]), "7001") {
+		t.Fatalf("subscription links after /start: %d %v", code, sub)
+	}
+
+	story := `{"guid":"cms-1","url":"https://flow.example/a","title":"Council & <unions> agree","byline":"R. Writer",
+		"published_at":"2026-11-25T09:00:00Z","html":"<p>The council and the unions agreed a deal on Tuesday after long talks about pay and hours.</p><p>The deal covers four thousand workers across the district and runs for three years from April.</p><p>Only subscribers should ever read this closing paragraph about the vote.</p>"}`
+	if code, out := api("POST", "/v1/stories", story); code != 201 {
+		t.Fatalf("push: %d %v", code, out)
+	}
+	if code, _ := api("POST", "/v1/stories", story); code != 200 {
+		t.Fatalf("second push of the same guid: %d, want 200", code)
+	}
+	eventually(t, 30*time.Second, "post and DM", func() bool {
+		for _, s := range fake.Sent("7001") {
+			if strings.Contains(s.Plain, "closing paragraph about the vote") {
+				return len(fake.Sent("@flow_news")) == 1
+			}
+		}
+		return false
+	})
+	if post := fake.Sent("@flow_news")[0]; !strings.Contains(post.Text, "Council &amp; &lt;unions&gt; agree") {
+		t.Errorf("channel post: %q", post.Text)
+	}
+	r.cancel()
+	if code := r.wait(t, 10*time.Second); code != exitOK {
+		t.Fatalf("exit %d\n%s", code, r.stderr.String())
+	}
+	if strings.Contains(r.stderr.String(), payload) {
+		t.Error("the link code appears in the log")
 	}
 }
