@@ -11,6 +11,7 @@ import (
 
 	"github.com/heraldnews/herald/bots/discord/discordtest"
 	"github.com/heraldnews/herald/bots/telegram/telegramtest"
+	"github.com/heraldnews/herald/store"
 )
 
 // TestServeTelegramEndToEnd: feed item → channel post → DM to a linked subscriber, and a
@@ -269,5 +270,69 @@ listen = %q
 	}
 	if strings.Contains(r.stderr.String(), payload) {
 		t.Error("the link code appears in the log")
+	}
+}
+
+// TestServeDiscordLinkCommand: a reader links with /link code: and the reply is ephemeral; a wrong
+// code gets the same kind of private refusal.
+func TestServeDiscordLinkCommand(t *testing.T) {
+	fake := discordtest.New("discord-link-token")
+	t.Cleanup(fake.Close)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "herald.db")
+	st, err := store.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, _, err := st.UpsertSubscription(t.Context(), store.Subscription{ExternalID: "cus_d", Status: store.StatusActive, CurrentPeriodEnd: time.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _, err := st.MintLinkCode(t.Context(), sub.ID, "discord", time.Hour)
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := storeConfig(dir) + fmt.Sprintf("[discord]\napi_url = %q\n[api]\nlisten = %q\n", fake.APIURL, freeAddr(t))
+	r := startHerald(t, dir, body, map[string]string{"HERALD_DISCORD_TOKEN": fake.Token}, "serve")
+	if err := fake.WaitConnected(30 * time.Second); err != nil {
+		t.Fatalf("%v\n%s", err, r.stderr.String())
+	}
+	from := discordtest.From{UserID: "555", ChannelID: "42", GuildID: "g1"}
+	reply := func(name string, opts ...discordtest.Option) string {
+		t.Helper()
+		it, err := fake.SlashCommand(from, name, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		calls, err := fake.WaitResponses(it, 1, 15*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		for _, c := range calls {
+			b.Write(c.Body)
+		}
+		return b.String()
+	}
+	bad := reply("link", discordtest.Option{Name: "code", Value: "ZZZZZ-ZZZZZ"})
+	if !strings.Contains(bad, `"flags":64`) {
+		t.Errorf("refusal is not ephemeral: %s", bad)
+	}
+	good := reply("link", discordtest.Option{Name: "code", Value: strings.ToLower(store.FormatLinkCode(code))})
+	if !strings.Contains(good, `"flags":64`) || good == bad {
+		t.Errorf("link reply: %s", good)
+	}
+	st, err = store.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, s, err := st.LinkFor(t.Context(), "discord", "555"); err != nil || s.ExternalID != "cus_d" {
+		t.Fatalf("not linked: %v %+v", err, s)
+	}
+	r.cancel()
+	if code := r.wait(t, 10*time.Second); code != exitOK {
+		t.Fatalf("exit %d\n%s", code, r.stderr.String())
 	}
 }
