@@ -181,6 +181,11 @@ func (a *app) useSample(ctx context.Context) error {
 
 // buildPlatforms connects to each platform that has a token, or stands a console printer in for it in a dry run.
 func (a *app) buildPlatforms(ctx context.Context) error {
+	if a.opts.dryRun && a.cfg.Telegram.Token == "" && len(a.cfg.Telegram.Channels) == 0 && a.cfg.Discord.Token == "" && len(a.cfg.Discord.Channels) == 0 {
+		// Nothing configured to post to: show what a Telegram channel would get rather than nothing.
+		a.cfg.Telegram.Channels = []string{sampleChannel}
+		a.logger.Info("dry run: no platform configured, showing a Telegram demo channel", "channel", sampleChannel)
+	}
 	tc, dc := a.cfg.Telegram, a.cfg.Discord
 	if a.opts.dryRun {
 		if tc.Token != "" || len(tc.Channels) > 0 {
