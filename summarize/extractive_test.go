@@ -249,3 +249,81 @@ func BenchmarkSplitSentences(b *testing.B) {
 		SplitSentences(text)
 	}
 }
+
+func TestQuoted(t *testing.T) {
+	tests := []struct {
+		s            string
+		double, both bool // want without / with single-mark quotation
+	}{
+		{`"We will build it this year, and we will pay for it," the mayor said.`, true, true},
+		{`The mayor said the bridge would open in the spring.`, false, false},
+		{`'We will build it this year, and we will pay for it,' the mayor said.`, false, true},
+		{`‘We will build it this year, and we will pay for it,’ the mayor said.`, false, true},
+		{`He added: ‘Of course, the wind-ups surfaced whenever he needed entertaining.`, false, true},
+		// Apostrophes are not quotation marks.
+		{`O’Toole didn't stop, and the players' union said it wasn't the council's fault.`, false, false},
+		{`The council's engineers said the river's banks can't carry the weight.`, false, false},
+		{`She called the plan 'bold' before the council voted on the bridge and the budget.`, false, false},
+	}
+	for _, tt := range tests {
+		if got := quoted(tt.s, false); got != tt.double {
+			t.Errorf("quoted(%q, false) = %v, want %v", tt.s, got, tt.double)
+		}
+		if got := quoted(tt.s, true); got != tt.both {
+			t.Errorf("quoted(%q, true) = %v, want %v", tt.s, got, tt.both)
+		}
+	}
+}
+
+func TestFurniture(t *testing.T) {
+	tests := []struct {
+		s    string
+		want bool
+	}{
+		{"Scroll down for video Big day: the mayor cuts the ribbon on Saturday The bridge opened at noon.", true},
+		{"PUBLISHED: 10:02 EST, 4 April 2015 | UPDATED: 11:40 EST, 4 April 2015", true},
+		{"The bridge opened at noon (Photo: Riverton council) after two years of work.", true},
+		{"Click on the photos above to see how the bridge was built.", true},
+		{"The council published its report on the bridge and updated the cost estimate.", false},
+		{"Readers can scroll down the council's page for the full budget.", false},
+	}
+	for _, tt := range tests {
+		if got := furniture(tt.s); got != tt.want {
+			t.Errorf("furniture(%q) = %v, want %v", tt.s, got, tt.want)
+		}
+	}
+}
+
+// Once a better-ranked sentence has no room left, the summary stops instead
+// of padding the budget with a short sentence from far down the story; and
+// caption lines are never chosen even when they rank high.
+func TestExtractiveNoPadding(t *testing.T) {
+	long := func(topic string) string {
+		return "The council said the " + topic + " would be paid from the capital budget, and officials told residents at a public meeting that work on the " + topic + " would begin next spring once the state had approved the final design and the permits."
+	}
+	text := strings.Join([]string{
+		long("new footbridge over the river"),
+		long("widening of the riverside path"),
+		long("lighting along the old mill road"),
+		"Scroll down for video Opening day: residents cross the bridge The mayor spoke for an hour.",
+		"Residents asked questions about parking near the site.",
+		"A local choir sang at the end of the meeting.",
+	}, " ")
+	for _, tc := range []struct {
+		name string
+		pad  bool
+		want int
+	}{{"default", false, 2}, {"pad", true, 3}} {
+		e := NewExtractive(Options{})
+		e.w.pad = tc.pad
+		got := e.Select(Article{Text: text})
+		if len(got) != tc.want {
+			t.Errorf("%s: %d sentences, want %d: %q", tc.name, len(got), tc.want, got)
+		}
+		for _, s := range got {
+			if strings.Contains(s, "Scroll down") {
+				t.Errorf("%s: caption line chosen: %q", tc.name, s)
+			}
+		}
+	}
+}
