@@ -29,40 +29,34 @@ func (s *Store) EnsureChannel(ctx context.Context, platform, name string) error 
 	return nil
 }
 
+const channelCols = `platform, name, chat_id, unreachable_at, unreachable_reason, updated_at`
+
+func scanChannel(r scanner) (Channel, error) {
+	var c Channel
+	var unreachable, updated int64
+	if err := r.Scan(&c.Platform, &c.Name, &c.ChatID, &unreachable, &c.UnreachableReason, &updated); err != nil {
+		return Channel{}, err
+	}
+	c.UnreachableAt, c.UpdatedAt = fromMS(unreachable), fromMS(updated)
+	return c, nil
+}
+
 // GetChannel returns a channel by platform and configured name, or ErrNotFound.
 func (s *Store) GetChannel(ctx context.Context, platform, name string) (Channel, error) {
-	c := Channel{Platform: platform, Name: name}
-	var unreachable, updated int64
-	err := s.read.QueryRowContext(ctx, `SELECT chat_id, unreachable_at, unreachable_reason, updated_at FROM channels WHERE platform = ? AND name = ?`,
-		platform, name).Scan(&c.ChatID, &unreachable, &c.UnreachableReason, &updated)
+	c, err := scanChannel(s.read.QueryRowContext(ctx, `SELECT `+channelCols+` FROM channels WHERE platform = ? AND name = ?`, platform, name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Channel{}, fmt.Errorf("store: channel %s/%s: %w", platform, name, ErrNotFound)
 	}
 	if err != nil {
 		return Channel{}, fmt.Errorf("store: get channel: %w", err)
 	}
-	c.UnreachableAt, c.UpdatedAt = fromMS(unreachable), fromMS(updated)
 	return c, nil
 }
 
 // ListChannels returns all known channels, by platform and name.
 func (s *Store) ListChannels(ctx context.Context) ([]Channel, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT platform, name, chat_id, unreachable_at, unreachable_reason, updated_at FROM channels ORDER BY platform, name`)
+	out, err := queryAll(ctx, s.read, scanChannel, `SELECT `+channelCols+` FROM channels ORDER BY platform, name`)
 	if err != nil {
-		return nil, fmt.Errorf("store: list channels: %w", err)
-	}
-	defer rows.Close()
-	var out []Channel
-	for rows.Next() {
-		var c Channel
-		var unreachable, updated int64
-		if err := rows.Scan(&c.Platform, &c.Name, &c.ChatID, &unreachable, &c.UnreachableReason, &updated); err != nil {
-			return nil, fmt.Errorf("store: list channels: %w", err)
-		}
-		c.UnreachableAt, c.UpdatedAt = fromMS(unreachable), fromMS(updated)
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: list channels: %w", err)
 	}
 	return out, nil

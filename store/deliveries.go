@@ -168,7 +168,7 @@ func (s *Store) ClaimDue(ctx context.Context, platform string, limit int) ([]Del
 	var out []Delivery
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
-		posts, err := queryDeliveries(ctx, tx, `SELECT `+deliveryCols+` FROM deliveries d
+		posts, err := queryAll(ctx, tx, scanDelivery, `SELECT `+deliveryCols+` FROM deliveries d
 			WHERE platform = ? AND kind = 'post' AND state = 'pending' AND next_attempt_at <= ?
 			AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.platform = d.platform AND e.target = d.target
 				AND e.kind = 'post' AND e.state IN ('pending','sending')
@@ -179,7 +179,7 @@ func (s *Store) ClaimDue(ctx context.Context, platform string, limit int) ([]Del
 		}
 		out = posts
 		if rest := limit - len(out); rest > 0 {
-			dms, err := queryDeliveries(ctx, tx, `SELECT `+deliveryCols+` FROM deliveries
+			dms, err := queryAll(ctx, tx, scanDelivery, `SELECT `+deliveryCols+` FROM deliveries
 				WHERE platform = ? AND kind = 'dm' AND state = 'pending' AND next_attempt_at <= ?
 				ORDER BY published_at, story_id, id LIMIT ?`, platform, now, rest)
 			if err != nil {
@@ -205,25 +205,6 @@ func (s *Store) ClaimDue(ctx context.Context, platform string, limit int) ([]Del
 	return out, nil
 }
 
-func queryDeliveries(ctx context.Context, q interface {
-	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
-}, query string, args ...any) ([]Delivery, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Delivery
-	for rows.Next() {
-		d, err := scanDelivery(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
-}
-
 // GetDelivery returns one delivery row, or ErrNotFound.
 func (s *Store) GetDelivery(ctx context.Context, id int64) (Delivery, error) {
 	d, err := scanDelivery(s.read.QueryRowContext(ctx, `SELECT `+deliveryCols+` FROM deliveries WHERE id = ?`, id))
@@ -238,7 +219,7 @@ func (s *Store) GetDelivery(ctx context.Context, id int64) (Delivery, error) {
 
 // StoryDeliveries returns all delivery rows of a story, in id order.
 func (s *Store) StoryDeliveries(ctx context.Context, storyID int64) ([]Delivery, error) {
-	out, err := queryDeliveries(ctx, s.read, `SELECT `+deliveryCols+` FROM deliveries WHERE story_id = ? ORDER BY id`, storyID)
+	out, err := queryAll(ctx, s.read, scanDelivery, `SELECT `+deliveryCols+` FROM deliveries WHERE story_id = ? ORDER BY id`, storyID)
 	if err != nil {
 		return nil, fmt.Errorf("store: story deliveries: %w", err)
 	}

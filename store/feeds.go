@@ -89,26 +89,9 @@ func (s *Store) GetFeed(ctx context.Context, id int64) (Feed, error) {
 	return f, nil
 }
 
-func (s *Store) queryFeeds(ctx context.Context, query string, args ...any) ([]Feed, error) {
-	rows, err := s.read.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Feed
-	for rows.Next() {
-		f, err := scanFeed(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, f)
-	}
-	return out, rows.Err()
-}
-
 // ListFeeds returns every known feed, disabled ones included, by id.
 func (s *Store) ListFeeds(ctx context.Context) ([]Feed, error) {
-	out, err := s.queryFeeds(ctx, `SELECT `+feedCols+` FROM feeds ORDER BY id`)
+	out, err := queryAll(ctx, s.read, scanFeed, `SELECT `+feedCols+` FROM feeds ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("store: list feeds: %w", err)
 	}
@@ -117,7 +100,7 @@ func (s *Store) ListFeeds(ctx context.Context) ([]Feed, error) {
 
 // DueFeeds returns the enabled feeds whose next poll is at or before now, longest overdue first.
 func (s *Store) DueFeeds(ctx context.Context, now time.Time) ([]Feed, error) {
-	out, err := s.queryFeeds(ctx, `SELECT `+feedCols+` FROM feeds WHERE disabled_at = 0 AND next_poll_at <= ?
+	out, err := queryAll(ctx, s.read, scanFeed, `SELECT `+feedCols+` FROM feeds WHERE disabled_at = 0 AND next_poll_at <= ?
 		ORDER BY next_poll_at, id`, now.UnixMilli())
 	if err != nil {
 		return nil, fmt.Errorf("store: due feeds: %w", err)

@@ -62,20 +62,9 @@ func (s *Store) LinkFor(ctx context.Context, platform, userID string) (Link, Sub
 
 // LinksForSubscription returns the live links of a subscription (at most one per platform), by platform.
 func (s *Store) LinksForSubscription(ctx context.Context, subscriptionID int64) ([]Link, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT `+linkCols+` FROM links l WHERE l.subscription_id = ? ORDER BY l.platform`, subscriptionID)
+	out, err := queryAll(ctx, s.read, func(r scanner) (Link, error) { return scanLink(r) },
+		`SELECT `+linkCols+` FROM links l WHERE l.subscription_id = ? ORDER BY l.platform`, subscriptionID)
 	if err != nil {
-		return nil, fmt.Errorf("store: links for subscription: %w", err)
-	}
-	defer rows.Close()
-	var out []Link
-	for rows.Next() {
-		l, err := scanLink(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: links for subscription: %w", err)
-		}
-		out = append(out, l)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: links for subscription: %w", err)
 	}
 	return out, nil

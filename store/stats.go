@@ -74,58 +74,39 @@ func (s *Store) Stats(ctx context.Context) (Stats, error) {
 			return st, fmt.Errorf("store: stats: %w", err)
 		}
 	}
-	rows, err := s.read.QueryContext(ctx, `SELECT platform, state, COUNT(*) FROM deliveries GROUP BY platform, state`)
+	type count struct {
+		platform, state string
+		n               int64
+	}
+	byState, err := queryAll(ctx, s.read, func(r scanner) (c count, err error) {
+		return c, r.Scan(&c.platform, &c.state, &c.n)
+	}, `SELECT platform, state, COUNT(*) FROM deliveries GROUP BY platform, state`)
 	if err != nil {
 		return st, fmt.Errorf("store: stats: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var p, state string
-		var n int64
-		if err := rows.Scan(&p, &state, &n); err != nil {
-			return st, fmt.Errorf("store: stats: %w", err)
+	for _, c := range byState {
+		if st.Deliveries[c.platform] == nil {
+			st.Deliveries[c.platform] = map[string]int64{}
 		}
-		if st.Deliveries[p] == nil {
-			st.Deliveries[p] = map[string]int64{}
-		}
-		st.Deliveries[p][state] = n
-		st.DeliveriesByState[state] += n
+		st.Deliveries[c.platform][c.state] = c.n
+		st.DeliveriesByState[c.state] += c.n
 	}
-	if err := rows.Err(); err != nil {
-		return st, fmt.Errorf("store: stats: %w", err)
-	}
-	frows, err := s.read.QueryContext(ctx, `SELECT name, url, failures, CASE WHEN disabled_at <> 0 THEN disabled_reason ELSE last_error END, disabled_at <> 0
+	feeds, err := queryAll(ctx, s.read, func(r scanner) (p FeedProblem, err error) {
+		return p, r.Scan(&p.Name, &p.URL, &p.Failures, &p.Error, &p.Disabled)
+	}, `SELECT name, url, failures, CASE WHEN disabled_at <> 0 THEN disabled_reason ELSE last_error END, disabled_at <> 0
 		FROM feeds WHERE failures > 0 OR disabled_at <> 0 ORDER BY name`)
 	if err != nil {
 		return st, fmt.Errorf("store: stats: %w", err)
 	}
-	defer frows.Close()
-	for frows.Next() {
-		var p FeedProblem
-		if err := frows.Scan(&p.Name, &p.URL, &p.Failures, &p.Error, &p.Disabled); err != nil {
-			return st, fmt.Errorf("store: stats: %w", err)
-		}
-		st.FailingFeeds = append(st.FailingFeeds, p)
-	}
-	if err := frows.Err(); err != nil {
-		return st, fmt.Errorf("store: stats: %w", err)
-	}
-	crows, err := s.read.QueryContext(ctx, `SELECT platform, name, unreachable_reason, unreachable_at FROM channels
-		WHERE unreachable_at <> 0 ORDER BY platform, name`)
+	st.FailingFeeds = append(st.FailingFeeds, feeds...)
+	chans, err := queryAll(ctx, s.read, scanChannel, `SELECT `+channelCols+` FROM channels WHERE unreachable_at <> 0 ORDER BY platform, name`)
 	if err != nil {
 		return st, fmt.Errorf("store: stats: %w", err)
 	}
-	defer crows.Close()
-	for crows.Next() {
-		var c ChannelProblem
-		var at int64
-		if err := crows.Scan(&c.Platform, &c.Name, &c.Reason, &at); err != nil {
-			return st, fmt.Errorf("store: stats: %w", err)
-		}
-		c.Since = fromMS(at)
-		st.UnreachableChannels = append(st.UnreachableChannels, c)
+	for _, c := range chans {
+		st.UnreachableChannels = append(st.UnreachableChannels, ChannelProblem{Platform: c.Platform, Name: c.Name, Reason: c.UnreachableReason, Since: c.UnreachableAt})
 	}
-	return st, crows.Err()
+	return st, nil
 }
 
 // ChannelProblem is a configured channel the bot could not post to.

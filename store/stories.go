@@ -141,6 +141,29 @@ const storyCols = `id, origin, guid, feed_id, url, title, byline, site_name, exc
 
 type scanner interface{ Scan(...any) error }
 
+// querier is what *sql.DB and *sql.Tx both offer for reading rows.
+type querier interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}
+
+// queryAll runs query and turns every row into a T with scan: the one row loop of the package.
+func queryAll[T any](ctx context.Context, q querier, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
 func scanStory(r scanner) (Story, error) {
 	var st Story
 	var body string
@@ -183,26 +206,9 @@ func (s *Store) StoryByGUID(ctx context.Context, origin, guid string) (Story, er
 	return st, nil
 }
 
-func (s *Store) queryStories(ctx context.Context, query string, args ...any) ([]Story, error) {
-	rows, err := s.read.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Story
-	for rows.Next() {
-		st, err := scanStory(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, st)
-	}
-	return out, rows.Err()
-}
-
 // LatestStories returns up to n stories, newest published first.
 func (s *Store) LatestStories(ctx context.Context, n int) ([]Story, error) {
-	out, err := s.queryStories(ctx, `SELECT `+storyCols+` FROM stories ORDER BY published_at DESC, id DESC LIMIT ?`, n)
+	out, err := queryAll(ctx, s.read, scanStory, `SELECT `+storyCols+` FROM stories ORDER BY published_at DESC, id DESC LIMIT ?`, n)
 	if err != nil {
 		return nil, fmt.Errorf("store: latest stories: %w", err)
 	}
@@ -219,7 +225,7 @@ func (s *Store) SearchStories(ctx context.Context, query string, n int) ([]Story
 	// The FTS doclist is materialized once; the middle query walks the covering index
 	// stories_published newest first and stops after n, so the large rows (whose
 	// published_at sits behind the body's overflow pages) are loaded only n times.
-	out, err := s.queryStories(ctx, `SELECT `+storyCols+` FROM stories WHERE id IN (
+	out, err := queryAll(ctx, s.read, scanStory, `SELECT `+storyCols+` FROM stories WHERE id IN (
 			SELECT id FROM stories INDEXED BY stories_published
 			WHERE id IN (SELECT docid FROM stories_fts WHERE stories_fts MATCH ?)
 			ORDER BY published_at DESC, id DESC LIMIT ?)
@@ -248,7 +254,7 @@ func ftsQuery(q string) string {
 
 // RecentStoryTitles returns (id, title) of recent stories whose title contains prefix (case-insensitive), for autocomplete.
 func (s *Store) RecentStoryTitles(ctx context.Context, contains string, n int) ([]Story, error) {
-	out, err := s.queryStories(ctx, `SELECT `+storyCols+` FROM stories WHERE title LIKE '%' || ? || '%' ESCAPE '\'
+	out, err := queryAll(ctx, s.read, scanStory, `SELECT `+storyCols+` FROM stories WHERE title LIKE '%' || ? || '%' ESCAPE '\'
 		ORDER BY published_at DESC, id DESC LIMIT ?`, escapeLike(contains), n)
 	if err != nil {
 		return nil, fmt.Errorf("store: recent story titles: %w", err)
@@ -263,7 +269,7 @@ func escapeLike(s string) string {
 // StoriesAwaitingQueue returns stories created since `since` that the pipeline meant to queue but
 // never did (a crash or a failed queue between storing and queuing), oldest first.
 func (s *Store) StoriesAwaitingQueue(ctx context.Context, since time.Time, n int) ([]Story, error) {
-	out, err := s.queryStories(ctx, `SELECT `+storyCols+` FROM stories WHERE queue_wanted = 1 AND queued_at = 0 AND created_at >= ?
+	out, err := queryAll(ctx, s.read, scanStory, `SELECT `+storyCols+` FROM stories WHERE queue_wanted = 1 AND queued_at = 0 AND created_at >= ?
 		ORDER BY published_at, id LIMIT ?`, ms(since), n)
 	if err != nil {
 		return nil, fmt.Errorf("store: stories awaiting queue: %w", err)

@@ -318,20 +318,9 @@ func (s *Store) ListSubscriptions(ctx context.Context, f SubscriptionFilter) ([]
 	}
 	limit = min(limit, 10000)
 	args = append(args, limit)
-	rows, err := s.read.QueryContext(ctx, `SELECT `+subCols+` FROM subscriptions WHERE `+strings.Join(where, " AND ")+` ORDER BY id LIMIT ?`, args...)
+	out, err := queryAll(ctx, s.read, scanSubscription,
+		`SELECT `+subCols+` FROM subscriptions WHERE `+strings.Join(where, " AND ")+` ORDER BY id LIMIT ?`, args...)
 	if err != nil {
-		return nil, fmt.Errorf("store: list subscriptions: %w", err)
-	}
-	defer rows.Close()
-	var out []Subscription
-	for rows.Next() {
-		sub, err := scanSubscription(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: list subscriptions: %w", err)
-		}
-		out = append(out, sub)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: list subscriptions: %w", err)
 	}
 	return out, nil
