@@ -38,14 +38,10 @@ func init() {
 }
 
 func runIngest(ctx context.Context, e *env, o *cmdOpts, args []string) error {
-	if len(args) != 1 {
-		return usagef("want exactly one FILE, URL or - (standard input)")
-	}
-	cfg, err := e.loadConfig(o)
+	cfg, logger, err := e.articleCommand(o, args)
 	if err != nil {
 		return err
 	}
-	logger := newLogger(cfg.Log, e.stderr)
 	a, err := newApp(ctx, cfg, logger, appOptions{out: e.stdout, offline: true})
 	if err != nil {
 		return err
@@ -98,14 +94,10 @@ var previewPlatforms = []struct {
 }
 
 func runPreview(ctx context.Context, e *env, o *cmdOpts, args []string) error {
-	if len(args) != 1 {
-		return usagef("want exactly one FILE, URL or - (standard input)")
-	}
-	cfg, err := e.loadConfig(o)
+	cfg, logger, err := e.articleCommand(o, args)
 	if err != nil {
 		return err
 	}
-	logger := newLogger(cfg.Log, e.stderr)
 	pipe, err := offlinePipeline(ctx, cfg, logger)
 	if err != nil {
 		return err

@@ -189,6 +189,19 @@ func (e *env) loadConfig(o *cmdOpts) (Config, error) {
 	return LoadConfig(o.configPath, e.getenv)
 }
 
+// articleCommand checks the one FILE|URL|- argument of ingest, preview and summarize and loads
+// the configuration and logger they share.
+func (e *env) articleCommand(o *cmdOpts, args []string) (Config, *slog.Logger, error) {
+	if len(args) != 1 {
+		return Config{}, nil, usagef("want exactly one FILE, URL or - (standard input)")
+	}
+	cfg, err := e.loadConfig(o)
+	if err != nil {
+		return Config{}, nil, err
+	}
+	return cfg, newLogger(cfg.Log, e.stderr), nil
+}
+
 // newLogger builds the process logger from [log]; logs go to stderr.
 func newLogger(cfg LogConfig, w io.Writer) *slog.Logger {
 	var lvl slog.Level

@@ -79,10 +79,7 @@ func init() {
 }
 
 func runSummarize(ctx context.Context, e *env, o *cmdOpts, args []string) error {
-	if len(args) != 1 {
-		return usagef("want exactly one FILE, URL or - (standard input)")
-	}
-	cfg, err := e.loadConfig(o)
+	cfg, logger, err := e.articleCommand(o, args)
 	if err != nil {
 		return err
 	}
@@ -95,7 +92,6 @@ func runSummarize(ctx context.Context, e *env, o *cmdOpts, args []string) error 
 			return err
 		}
 	}
-	logger := newLogger(cfg.Log, e.stderr)
 	pipe, err := offlinePipeline(ctx, cfg, logger)
 	if err != nil {
 		return err
