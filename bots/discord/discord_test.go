@@ -79,20 +79,7 @@ func newEnv(t *testing.T, mod func(*Config)) *env {
 // run starts the bot's gateway session with h until the test ends.
 func (e *env) run(t *testing.T, h bots.Handler) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- e.bot.Run(ctx, h) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Run: %v", err)
-			}
-		case <-time.After(wait):
-			t.Error("Run did not return after cancel")
-		}
-	})
+	done := testutil.Background(t, wait, func(ctx context.Context) error { return e.bot.Run(ctx, h) })
 	if err := e.srv.WaitConnected(wait); err != nil {
 		select {
 		case err := <-done:

@@ -78,20 +78,7 @@ func testCtx(t *testing.T) context.Context {
 // run starts b.Run and stops it at the end of the test.
 func (e *env) run(t *testing.T, h bots.Handler) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- e.bot.Run(ctx, h) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Run: %v", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Errorf("Run did not return after cancel")
-		}
-	})
+	testutil.Background(t, 10*time.Second, func(ctx context.Context) error { return e.bot.Run(ctx, h) })
 }
 
 func TestNewStartup(t *testing.T) {

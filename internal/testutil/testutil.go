@@ -6,11 +6,13 @@ package testutil
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 )
 
 // ModuleRoot walks up from the test's working directory (its package directory) to the
@@ -66,4 +68,31 @@ func (b *SyncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// Background runs run in a goroutine until the test ends, then cancels its context and fails the
+// test if run returns an error or does not return within wait. The returned channel receives
+// run's result, for tests that must notice an early return.
+func Background(t testing.TB, wait time.Duration, run func(ctx context.Context) error) <-chan error {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	result := make(chan error, 1)
+	go func() {
+		err := run(ctx)
+		done <- err
+		result <- err
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("background run: %v", err)
+			}
+		case <-time.After(wait):
+			t.Errorf("background run did not return within %s of cancel", wait)
+		}
+	})
+	return result
 }
